@@ -1,0 +1,118 @@
+"""Activity events and their validation.
+
+An event says that a user was active in a game at an instant:
+`{"user_id": ..., "game_id": ..., "event_time": ..., "role_id": ...}`.
+`role_id` is optional and kept with the raw event, never used for counting.
+
+Ids are non-empty strings of at most `MAX_ID_LENGTH` characters, any characters
+allowed; a JSON integer is accepted as its decimal text because many producers send
+numeric ids. Stores must key ids safely (quoted or encoded), never by pasting them
+into a key unescaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from gametime.domain.clock import Clock
+from gametime.domain.event_time import US_PER_SECOND, format_instant, parse_event_time
+from gametime.errors import InvalidEvent
+
+MAX_ID_LENGTH = 128
+
+EventKey = tuple[str, str, str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A valid event: the instant it names and the original `event_time` text."""
+
+    user_id: str
+    game_id: str
+    role_id: str | None
+    instant_us: int
+    event_time: str
+
+    @property
+    def key(self) -> EventKey:
+        """What makes two deliveries the same event: a replay has the same key."""
+        return (self.user_id, self.game_id, self.role_id or "", self.instant_us)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """An event that will not be counted, kept with its reason and original text."""
+
+    index: int
+    field: str
+    reason: str
+    source: str
+    received_us: int
+
+
+class EventParser:
+    """Turns decoded JSON objects into Events, or says precisely why not."""
+
+    def __init__(self, zone: ZoneInfo, clock: Clock, max_future_skew_s: int) -> None:
+        self.zone = zone
+        self.clock = clock
+        self.max_future_skew_us = max_future_skew_s * US_PER_SECOND
+
+    def parse(self, item: object, now_us: int | None = None) -> Event:
+        if not isinstance(item, Mapping):
+            raise InvalidEvent(
+                "event", f"expected a JSON object, got {type(item).__name__}"
+            )
+        user_id = _required_id(item, "user_id")
+        game_id = _required_id(item, "game_id")
+        role = item.get("role_id")
+        role_id = None if role is None or role == "" else _id("role_id", role)
+
+        if "event_time" not in item:
+            raise InvalidEvent("event_time", "is required")
+        raw_time = item["event_time"]
+        instant_us = parse_event_time(raw_time, self.zone)
+        self._check_not_future(instant_us, now_us)
+        event_time = raw_time if isinstance(raw_time, str) else str(raw_time)
+        return Event(user_id, game_id, role_id, instant_us, event_time)
+
+    def _check_not_future(self, instant_us: int, now_us: int | None) -> None:
+        now = self.clock.now_us() if now_us is None else now_us
+        if instant_us > now + self.max_future_skew_us:
+            raise InvalidEvent(
+                "event_time",
+                f"{format_instant(instant_us, self.zone)} is more than "
+                f"{self.max_future_skew_us // US_PER_SECOND} s ahead of the service "
+                f"clock ({format_instant(now, self.zone)})",
+            )
+
+
+def _required_id(item: Mapping[str, object], field: str) -> str:
+    if field not in item:
+        raise InvalidEvent(field, "is required")
+    return _id(field, item[field])
+
+
+def _id(field: str, value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise InvalidEvent(
+            field, f"expected a string or integer id, got {type(value).__name__}"
+        )
+    if not value:
+        raise InvalidEvent(field, "must not be empty")
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidEvent(
+            field,
+            f"is {len(value)} characters long, at most {MAX_ID_LENGTH} accepted "
+            f"(starts {value[:32]!r})",
+        )
+    return value
+
+
+def validate_id(field: str, value: str) -> str:
+    """Check an id given outside an event (a path or query parameter)."""
+    return _id(field, value)

@@ -1,0 +1,77 @@
+"""What the pipeline needs from the outside world, one small Protocol per need.
+
+Each external system has one adapter module in `gametime.adapters` implementing
+some of these. Every write is idempotent: writing the same events or minutes twice
+leaves the same state, so at-least-once delivery gives exact counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from gametime.domain.events import Event, Rejection
+from gametime.domain.minutes import MinuteMarks
+from gametime.domain.profiles import Profile
+
+
+@dataclass(frozen=True, slots=True)
+class DayUsage:
+    """Distinct minutes of one user-day: in total and per game."""
+
+    total_minutes: int = 0
+    games: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    event: Event
+    day: date
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    events: list[Event]
+    next_cursor: str | None
+
+
+class EventPublisher(Protocol):
+    """Hands valid events to the pipeline; returns once they are durable."""
+
+    async def publish(self, events: Sequence[Event]) -> None: ...
+
+
+class RawEventStore(Protocol):
+    """Keeps every valid event as received, keyed so that a replay adds no row."""
+
+    async def store_events(self, events: Sequence[StoredEvent]) -> None: ...
+
+    async def list_events(
+        self, user_id: str, day: date, cursor: str | None, limit: int
+    ) -> EventPage: ...
+
+
+class RejectionStore(Protocol):
+    """Keeps every rejected event with its reason and original text."""
+
+    async def store_rejections(self, rejections: Sequence[Rejection]) -> None: ...
+
+
+class MinuteStore(Protocol):
+    """Marks active minutes per user-day and answers how many there are."""
+
+    async def mark_minutes(self, marks: MinuteMarks) -> None: ...
+
+    async def read_day(self, user_id: str, day: date) -> DayUsage: ...
+
+    async def read_game(self, user_id: str, day: date, game_id: str) -> tuple[int, int]:
+        """(minutes in the game, minutes in total) for the user-day."""
+        ...
+
+
+class ProfileStore(Protocol):
+    async def get_profile(self, user_id: str) -> Profile | None: ...
+
+    async def put_profile(self, profile: Profile) -> None: ...

@@ -1,0 +1,92 @@
+"""All configuration, read once from the environment (prefix GAMETIME_).
+
+Every process (API, processor, CLI) builds one `Settings`; nothing else reads the
+environment. A bad value stops start-up with an error naming the variable.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gametime.domain.calendar import LocalCalendar
+from gametime.domain.policy import Limits
+from gametime.errors import ConfigurationError
+
+ENV_PREFIX = "GAMETIME_"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True)
+
+    # Counting and policy
+    timezone: str = "Asia/Ho_Chi_Minh"
+    retention_days: int = Field(default=30, ge=1)
+    max_future_skew_seconds: int = Field(default=300, ge=0)
+    minor_game_limit_minutes: int = Field(default=60, ge=0)
+    minor_total_limit_minutes: int = Field(default=120, ge=0)
+    game_limit_overrides: dict[str, int] = Field(default_factory=dict)
+    unknown_user_is_minor: bool = True
+
+    # Backend
+    backend: Literal["embedded"] = "embedded"
+    sqlite_path: Path = Path("var/gametime.sqlite3")
+
+    # API
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_batch_events: int = Field(default=50_000, ge=1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("game_limit_overrides")
+    @classmethod
+    def _non_negative_limits(cls, value: dict[str, int]) -> dict[str, int]:
+        negative = {game: limit for game, limit in value.items() if limit < 0}
+        if negative:
+            raise ValueError(f"limits must be 0 or more, got {negative!r}")
+        return value
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def retention_seconds(self) -> int:
+        return self.retention_days * 86_400
+
+    def calendar(self) -> LocalCalendar:
+        return LocalCalendar(self.zone)
+
+    def limits(self) -> Limits:
+        return Limits(
+            game_minutes=self.minor_game_limit_minutes,
+            total_minutes=self.minor_total_limit_minutes,
+            game_overrides=dict(self.game_limit_overrides),
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning a validation failure into a ConfigurationError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ENV_PREFIX + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise ConfigurationError(
+            name, f"{first['msg']} (got {first.get('input')!r})"
+        ) from exc
