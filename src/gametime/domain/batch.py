@@ -16,6 +16,13 @@ from gametime.domain.events import Event, EventParser, Rejection
 from gametime.errors import InvalidEvent, InvalidInput
 
 
+class TooManyEvents(InvalidInput):
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(
+            "body", f"holds {count} events, at most {limit} accepted per batch"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Undecodable:
     """An item of a JSON-lines body that is not JSON."""
@@ -37,9 +44,7 @@ def split_body(body: bytes, max_items: int) -> list[object]:
         raise InvalidInput("body", "is empty; send a JSON object, array or JSON lines")
     items = _split(text)
     if len(items) > max_items:
-        raise InvalidInput(
-            "body", f"holds {len(items)} events, at most {max_items} accepted per batch"
-        )
+        raise TooManyEvents(len(items), max_items)
     return items
 
 

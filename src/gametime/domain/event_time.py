@@ -14,7 +14,7 @@ sixth are truncated, never rounded, so 23:59:59.9999999 stays in minute 23:59.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from gametime.errors import InvalidEvent
@@ -28,6 +28,7 @@ EARLIEST_US = 0
 LATEST_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 _EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})"
     r"(?::(\d{2})(?:[.,](\d+))?)?"
@@ -115,3 +116,8 @@ def format_instant(instant_us: int, zone: ZoneInfo) -> str:
     seconds, micros = divmod(instant_us, US_PER_SECOND)
     local = datetime.fromtimestamp(seconds, zone) + timedelta(microseconds=micros)
     return local.isoformat()
+
+
+def instant_datetime(instant_us: int, zone: tzinfo = UTC) -> datetime:
+    """The instant as an aware datetime, exact to the microsecond."""
+    return (_EPOCH_UTC + timedelta(microseconds=instant_us)).astimezone(zone)

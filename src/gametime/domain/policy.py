@@ -51,6 +51,11 @@ class Decision:
     resets_at: datetime
 
 
+def remaining(limit: int, used: int) -> int:
+    """Minutes left under a limit; never negative, even when late events overshoot."""
+    return max(limit - used, 0)
+
+
 def decide(
     usage: Usage, game_id: str, minor: bool, limits: Limits, resets_at: datetime
 ) -> Decision:
@@ -74,7 +79,7 @@ def decide(
         minor=True,
         game_limit=game_limit,
         total_limit=total_limit,
-        remaining_game_minutes=max(game_limit - usage.game_minutes, 0),
-        remaining_total_minutes=max(total_limit - usage.total_minutes, 0),
+        remaining_game_minutes=remaining(game_limit, usage.game_minutes),
+        remaining_total_minutes=remaining(total_limit, usage.total_minutes),
         resets_at=resets_at,
     )

@@ -7,7 +7,8 @@ from datetime import date, datetime
 
 from gametime.domain.calendar import LocalCalendar
 from gametime.domain.clock import Clock
-from gametime.domain.policy import Decision, Limits, Usage, decide
+from gametime.domain.event_time import instant_datetime
+from gametime.domain.policy import Decision, Limits, Usage, decide, remaining
 from gametime.ports import MinuteStore, ProfileStore
 
 
@@ -31,7 +32,7 @@ class DayPlaytime:
     def remaining_total_minutes(self) -> int | None:
         if not self.minor:
             return None
-        return max(self.limits.total_minutes - self.total_minutes, 0)
+        return remaining(self.limits.total_minutes, self.total_minutes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,18 @@ class GamePlaytime:
     total_minutes: int
     minor: bool
     limits: Limits
+
+    @property
+    def remaining_game_minutes(self) -> int | None:
+        if not self.minor:
+            return None
+        return remaining(self.limits.for_game(self.game_id), self.game_minutes)
+
+    @property
+    def remaining_total_minutes(self) -> int | None:
+        if not self.minor:
+            return None
+        return remaining(self.limits.total_minutes, self.total_minutes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +139,7 @@ class PlaytimeService:
             user_id=user_id,
             game_id=game_id,
             day=day,
-            at=datetime.fromtimestamp(now_us / 1_000_000, self.calendar.zone),
+            at=instant_datetime(now_us, self.calendar.zone),
             game_minutes=game_minutes,
             total_minutes=total_minutes,
             decision=decision,

@@ -1,0 +1,1 @@
+"""The `gametime` command: thin shells over the services."""
