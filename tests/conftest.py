@@ -1,0 +1,37 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from gametime.backend import Backend, open_backend
+from gametime.domain.clock import FixedClock
+from gametime.settings import Settings, load_settings
+
+# 2024-07-17 12:00 in Asia/Ho_Chi_Minh: a weekday well inside a local day.
+NOON_2024_07_17 = datetime(2024, 7, 17, 5, 0, tzinfo=UTC)
+
+
+def micros(moment: datetime) -> int:
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(micros(NOON_2024_07_17))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(sqlite_path=tmp_path / "gametime.sqlite3")
+
+
+@pytest.fixture
+def backend(settings: Settings, clock: FixedClock) -> Iterator[Backend]:
+    opened = open_backend(settings, clock)
+    yield opened
+    opened.close()
