@@ -36,7 +36,7 @@ def serve(
 def _banner(url: str) -> str:
     user, game = SAMPLE_USER, SAMPLE_GAME
     now_ms = "'\"$(date +%s000)\"'"
-    event = '{"user_id":"me","game_id":"%s","event_time":%s}' % (game, now_ms)
+    event = '{"user_id":"me","game_id":"' + game + '","event_time":' + now_ms + "}"
     return "\n".join(
         [
             f"gametime is starting on {url}  (API docs: {url}/docs)",
