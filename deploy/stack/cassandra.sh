@@ -3,6 +3,7 @@
 # Jars come from Maven Central; config, data, pid and log live under
 # $STACK_DIR/cassandra/. See docs/stack-cassandra.md.
 set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CASSANDRA_VERSION="${GAMETIME_CASSANDRA_VERSION:-5.0.9}"
@@ -88,9 +89,10 @@ wait_for_cql() {
   pid=$(cat "$PID_FILE")
   until cql_ready; do
     if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 25 "$LOG_FILE" >&2 || true
+      grep -vE '^\s+(at |\.\.\. [0-9]+ more)' "$LOG_FILE" | tail -n 12 >&2 || true
       die "Cassandra (pid $pid) exited during start-up; see $LOG_FILE"
     fi
+    # TODO(#4): the JVM is left running for inspection; callers must run stop.
     if ((SECONDS - started >= START_LIMIT)); then
       die "Cassandra not ready after ${START_LIMIT}s and still running (pid $pid); see $LOG_FILE, then run $0 stop"
     fi
@@ -106,6 +108,12 @@ start() {
     return
   fi
   rm -f "$PID_FILE"
+  local port
+  for port in "$CQL_PORT" "$STORAGE_PORT"; do
+    if [[ ! $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
+      die "invalid port: $port"
+    fi
+  done
   if cql_answers; then
     die "port $CQL_PORT already answers CQL, but not from our Cassandra; set GAMETIME_CASSANDRA_PORT"
   fi
