@@ -6,13 +6,14 @@ environment. A bad value stops start-up with an error naming the variable.
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from gametime.domain.calendar import LocalCalendar
 from gametime.domain.policy import Limits
@@ -33,9 +34,22 @@ class Settings(BaseSettings):
     game_limit_overrides: dict[str, int] = Field(default_factory=dict)
     unknown_user_is_minor: bool = True
 
-    # Backend
-    backend: Literal["embedded"] = "embedded"
+    # Backend: "embedded" keeps everything in one SQLite file; "kafka" publishes to
+    # Kafka, and processors in a consumer group keep minutes in Redis.
+    backend: Literal["embedded", "kafka"] = "embedded"
     sqlite_path: Path = Path("var/gametime.sqlite3")
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    kafka_topic: str = "eventstream"
+    kafka_dead_letter_topic: str = "eventstream-dead-letters"
+    kafka_group_id: str = "gametime-processor"
+    kafka_partitions: int = Field(default=4, ge=1)
+    redis_url: str = "redis://127.0.0.1:16379/0"
+    redis_password: SecretStr | None = None
+
+    # Processor
+    processor_batch_size: int = Field(default=10_000, ge=1)
+    processor_poll_timeout_seconds: float = Field(default=0.05, gt=0)
+    max_message_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     # API
     host: str = "127.0.0.1"
@@ -49,7 +63,8 @@ class Settings(BaseSettings):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        # A folder of zones ("America") raises IsADirectoryError, an OSError.
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
 
@@ -69,6 +84,10 @@ class Settings(BaseSettings):
     def retention_seconds(self) -> int:
         return self.retention_days * 86_400
 
+    def kafka_config(self) -> dict[str, object]:
+        """Client settings shared by producers, consumers and the admin client."""
+        return {"bootstrap.servers": self.kafka_bootstrap_servers}
+
     def calendar(self) -> LocalCalendar:
         return LocalCalendar(self.zone)
 
@@ -84,6 +103,11 @@ def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning a validation failure into a ConfigurationError."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except SettingsError as exc:
+        # Raised before validation when a structured value is not JSON.
+        named = re.search(r'field "(\w+)"', str(exc))
+        name = ENV_PREFIX + named.group(1).upper() if named else "settings"
+        raise ConfigurationError(name, "is not valid JSON") from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         name = ENV_PREFIX + str(first["loc"][0]).upper() if first["loc"] else "settings"

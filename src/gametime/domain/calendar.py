@@ -3,7 +3,9 @@
 A local day runs from local midnight to the next one. In a zone with daylight saving
 time a day can last 23 or 25 hours; minute indexes count real elapsed minutes from
 the day's start, so the two real minutes that share a wall time when clocks go back
-are two different minutes. `MINUTES_PER_DAY_MAX` bounds the index for any zone.
+are two different minutes. `MINUTES_PER_DAY_MAX` bounds the index for any zone;
+offset changes make some days longer than DST's 25 hours (Antarctica/Troll has a
+26-hour day every October, Asia/Magadan had one in 2014).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 from gametime.domain.event_time import US_PER_MINUTE, US_PER_SECOND
 
-# 25 hours: the longest day daylight saving time makes.
-MINUTES_PER_DAY_MAX = 1500
+# 32 hours: longer than any local day since 1970 in tzdata, the longest of which
+# lasted 31 hours (Antarctica/Vostok, 1994-01-31).
+MINUTES_PER_DAY_MAX = 1920
 
 
 @dataclass(frozen=True, slots=True)

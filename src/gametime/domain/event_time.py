@@ -25,14 +25,18 @@ US_PER_MINUTE = 60 * US_PER_SECOND
 # Instants before this are rejected as implausible for online play; the bound also
 # keeps every instant a positive 64-bit number for the stores.
 EARLIEST_US = 0
-LATEST_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+# Two days short of datetime's limit, so that an accepted instant, its local day
+# and the next one exist in every zone (error messages and the calendar need them).
+LATEST_EPOCH_MS = 253_402_127_999_999  # 9999-12-29T23:59:59.999Z
+LATEST_US = LATEST_EPOCH_MS * 1_000 + 999
 
 _EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
 _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})"
     r"(?::(\d{2})(?:[.,](\d+))?)?"
-    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?"
+    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?",
+    re.ASCII,  # \d must not match other scripts' digits, such as fullwidth ones
 )
 _ACCEPTED = (
     "an ISO-8601 date and time such as 2024-07-17T10:15:00+07:00 "
@@ -49,7 +53,7 @@ def parse_event_time(value: object, zone: ZoneInfo) -> int:
         return _parse_iso(value, zone)
     if isinstance(value, int) and not isinstance(value, bool):
         return _parse_epoch_ms(value)
-    raise InvalidEvent("event_time", f"expected {_ACCEPTED}, got {value!r}")
+    raise InvalidEvent("event_time", f"expected {_ACCEPTED}, got {_shown(value)}")
 
 
 def _parse_epoch_ms(value: int) -> int:
@@ -61,12 +65,25 @@ def _parse_epoch_ms(value: int) -> int:
     return value * 1_000
 
 
+def _parse_epoch_digits(text: str) -> int:
+    # int() raises a plain ValueError past 4,300 digits; no accepted value has more
+    # digits than the bound, so a longer string is out of range without converting.
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(LATEST_EPOCH_MS)):
+        raise InvalidEvent(
+            "event_time",
+            f"epoch milliseconds {text[:32]!r}... ({len(text)} digits) out of range "
+            f"0..{LATEST_EPOCH_MS}",
+        )
+    return _parse_epoch_ms(int(digits))
+
+
 def _parse_iso(text: str, zone: ZoneInfo) -> int:
     match = _ISO.fullmatch(text)
     if match is None:
-        if text.isdigit():
-            return _parse_epoch_ms(int(text))
-        raise InvalidEvent("event_time", f"expected {_ACCEPTED}, got {text!r}")
+        if text.isascii() and text.isdigit():
+            return _parse_epoch_digits(text)
+        raise InvalidEvent("event_time", f"expected {_ACCEPTED}, got {_shown(text)}")
 
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     seconds = int(second) if second else 0
@@ -76,7 +93,9 @@ def _parse_iso(text: str, zone: ZoneInfo) -> int:
             int(year), int(month), int(day), int(hour), int(minute), seconds
         )
     except ValueError as exc:
-        raise InvalidEvent("event_time", f"{text!r} is not a real time: {exc}") from exc
+        raise InvalidEvent(
+            "event_time", f"{_shown(text)} is not a real time: {exc}"
+        ) from exc
 
     micros = int((fraction + "00000")[:6]) if fraction else 0
     offset_s = _offset_seconds(offset, text) if offset else _zone_offset(wall, zone)
@@ -85,7 +104,13 @@ def _parse_iso(text: str, zone: ZoneInfo) -> int:
     )
     instant = (wall_s - offset_s) * US_PER_SECOND + micros
     if instant < EARLIEST_US:
-        raise InvalidEvent("event_time", f"{text!r} is before 1970-01-01T00:00:00Z")
+        raise InvalidEvent(
+            "event_time", f"{_shown(text)} is before 1970-01-01T00:00:00Z"
+        )
+    if instant > LATEST_US:
+        raise InvalidEvent(
+            "event_time", f"{_shown(text)} is after 9999-12-29T23:59:59Z"
+        )
     return instant
 
 
@@ -98,7 +123,7 @@ def _offset_seconds(offset: str, text: str) -> int:
     minutes = int(digits[2:4]) if len(digits) > 2 else 0
     if hours > 23 or minutes > 59:
         raise InvalidEvent(
-            "event_time", f"{text!r} has an impossible offset {offset!r}"
+            "event_time", f"{_shown(text)} has an impossible offset {offset!r}"
         )
     return sign * (hours * 3_600 + minutes * 60)
 
@@ -121,3 +146,9 @@ def format_instant(instant_us: int, zone: ZoneInfo) -> str:
 def instant_datetime(instant_us: int, zone: tzinfo = UTC) -> datetime:
     """The instant as an aware datetime, exact to the microsecond."""
     return (_EPOCH_UTC + timedelta(microseconds=instant_us)).astimezone(zone)
+
+
+def _shown(value: object) -> str:
+    """The value for an error message, cut short: a reason must not carry megabytes."""
+    shown = repr(value)
+    return shown if len(shown) <= 80 else shown[:77] + "..."

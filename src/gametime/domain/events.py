@@ -97,7 +97,7 @@ def _required_id(item: Mapping[str, object], field: str) -> str:
 
 def _id(field: str, value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        value = str(value)  # checked like any id: a huge integer is too long
     if not isinstance(value, str):
         raise InvalidEvent(
             field, f"expected a string or integer id, got {type(value).__name__}"
