@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,4 +35,4 @@ def settings(tmp_path: Path) -> Settings:
 def backend(settings: Settings, clock: FixedClock) -> Iterator[Backend]:
     opened = open_backend(settings, clock)
     yield opened
-    opened.close()
+    asyncio.run(opened.close())

@@ -1,24 +1,37 @@
 """Building the services from settings: the one place that picks adapters.
 
-The API, the CLI and the processors receive a `Backend` and never ask which
-systems stand behind it.
+The API, the CLI and the processors receive a `Backend` (or a `StreamProcessor`)
+and never ask which systems stand behind it.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from gametime.adapters.sqlite import SqliteStore
 from gametime.domain.clock import Clock, SystemClock
 from gametime.domain.events import EventParser
-from gametime.ports import ProfileStore, RawEventStore, RejectionStore
+from gametime.ports import (
+    EventPublisher,
+    MinuteStore,
+    ProfileStore,
+    RawEventStore,
+    RejectionStore,
+)
 from gametime.services.ingest import IngestService
 from gametime.services.playtime import PlaytimeService
 from gametime.services.processing import EventProcessor, InlinePublisher
+from gametime.services.stream import StreamProcessor
 from gametime.settings import Settings
 
+if TYPE_CHECKING:
+    from gametime.adapters.redis import RedisStore
+
 logger = logging.getLogger(__name__)
+
+Closer = Callable[[], Awaitable[None]]
 
 
 @dataclass
@@ -29,47 +42,160 @@ class Backend:
     playtime: PlaytimeService
     processor: EventProcessor
     profiles: ProfileStore
-    raw_events: RawEventStore
+    raw_events: RawEventStore | None
     rejections: RejectionStore
-    store: SqliteStore
+    closers: list[Closer] = field(default_factory=list)
+    purge: Callable[[], Awaitable[int]] | None = None
 
     async def purge_expired(self) -> int:
-        return await self.store.purge_expired()
+        """Reclaim expired state where the store does not expire it by itself."""
+        return await self.purge() if self.purge else 0
 
-    def close(self) -> None:
-        self.store.close()
+    async def close(self) -> None:
+        for close in reversed(self.closers):
+            await close()
 
 
 def open_backend(settings: Settings, clock: Clock | None = None) -> Backend:
     clock = clock or SystemClock()
-    calendar = settings.calendar()
+    logger.info("backend=%s timezone=%s", settings.backend, settings.timezone)
+    if settings.backend == "kafka":
+        return _distributed(settings, clock)
+    return _embedded(settings, clock)
+
+
+def open_stream_processor(
+    settings: Settings, clock: Clock | None = None
+) -> tuple[StreamProcessor, list[Closer]]:
+    """A consumer-group member that counts the topic's events into Redis."""
+    from gametime.adapters.kafka import KafkaEventSource, KafkaPublisher
+
+    clock = clock or SystemClock()
+    _ensure_topics(settings)
+    minutes, closers = _redis(settings)
+    dead_letters = KafkaPublisher(
+        settings.kafka_config(), settings.kafka_topic, settings.kafka_dead_letter_topic
+    )
+    source = KafkaEventSource(
+        settings.kafka_config(),
+        settings.kafka_topic,
+        settings.kafka_group_id,
+        settings.processor_batch_size,
+        settings.processor_poll_timeout_seconds,
+    )
+
+    async def close_source() -> None:
+        source.close()
+
+    processor = StreamProcessor(
+        source,
+        _parser(settings, clock),
+        # TODO(#4): keep raw events in Cassandra; until then the topic holds them.
+        EventProcessor(None, minutes, settings.calendar()),
+        dead_letters,
+        max_message_bytes=settings.max_message_bytes,
+        max_events_per_message=settings.max_batch_events,
+        lag=source.lag,
+    )
+    return processor, [*closers, dead_letters.close, close_source]
+
+
+def _parser(settings: Settings, clock: Clock) -> EventParser:
+    return EventParser(settings.zone, clock, settings.max_future_skew_seconds)
+
+
+def _services(
+    settings: Settings,
+    clock: Clock,
+    publisher: EventPublisher,
+    rejections: RejectionStore,
+    minutes: MinuteStore,
+    profiles: ProfileStore,
+) -> tuple[IngestService, PlaytimeService]:
+    ingest = IngestService(
+        _parser(settings, clock), publisher, rejections, settings.max_batch_events
+    )
+    playtime = PlaytimeService(
+        minutes,
+        profiles,
+        settings.calendar(),
+        clock,
+        settings.limits(),
+        settings.unknown_user_is_minor,
+    )
+    return ingest, playtime
+
+
+def _embedded(settings: Settings, clock: Clock) -> Backend:
+    from gametime.adapters.sqlite import SqliteStore
+
     store = SqliteStore(
-        settings.sqlite_path, calendar, clock, settings.retention_seconds
+        settings.sqlite_path, settings.calendar(), clock, settings.retention_seconds
     )
-    processor = EventProcessor(store, store, calendar)
-    parser = EventParser(settings.zone, clock, settings.max_future_skew_seconds)
-    logger.info(
-        "backend=embedded sqlite_path=%s timezone=%s",
-        settings.sqlite_path,
-        settings.timezone,
+    processor = EventProcessor(store, store, settings.calendar())
+    ingest, playtime = _services(
+        settings, clock, InlinePublisher(processor), store, store, store
     )
+
+    async def close_store() -> None:
+        store.close()
+
     return Backend(
-        settings=settings,
-        clock=clock,
-        ingest=IngestService(
-            parser, InlinePublisher(processor), store, settings.max_batch_events
-        ),
-        playtime=PlaytimeService(
-            store,
-            store,
-            calendar,
-            clock,
-            settings.limits(),
-            settings.unknown_user_is_minor,
-        ),
-        processor=processor,
+        settings,
+        clock,
+        ingest,
+        playtime,
+        processor,
         profiles=store,
         raw_events=store,
         rejections=store,
-        store=store,
+        closers=[close_store],
+        purge=store.purge_expired,
+    )
+
+
+def _distributed(settings: Settings, clock: Clock) -> Backend:
+    from gametime.adapters.kafka import KafkaPublisher
+
+    _ensure_topics(settings)
+    redis, closers = _redis(settings)
+    publisher = KafkaPublisher(
+        settings.kafka_config(), settings.kafka_topic, settings.kafka_dead_letter_topic
+    )
+    processor = EventProcessor(None, redis, settings.calendar())
+    ingest, playtime = _services(settings, clock, publisher, publisher, redis, redis)
+    return Backend(
+        settings,
+        clock,
+        ingest,
+        playtime,
+        processor,
+        profiles=redis,
+        raw_events=None,
+        rejections=publisher,
+        closers=[*closers, publisher.close],
+    )
+
+
+def _redis(settings: Settings) -> tuple[RedisStore, list[Closer]]:
+    from gametime.adapters.redis import RedisStore
+
+    password = settings.redis_password
+    store = RedisStore.from_url(
+        settings.redis_url,
+        settings.retention_seconds,
+        password.get_secret_value() if password else None,
+    )
+    return store, [store.close]
+
+
+def _ensure_topics(settings: Settings) -> None:
+    from gametime.adapters.kafka import ensure_topics
+
+    ensure_topics(
+        settings.kafka_config(),
+        {
+            settings.kafka_topic: settings.kafka_partitions,
+            settings.kafka_dead_letter_topic: 1,
+        },
     )

@@ -59,6 +59,40 @@ class RejectionStore(Protocol):
     async def store_rejections(self, rejections: Sequence[Rejection]) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message the processor could not count, with its exact bytes and origin."""
+
+    raw: bytes
+    field: str
+    reason: str
+    origin: str
+
+
+class DeadLetterSink(Protocol):
+    async def send_dead_letters(self, letters: Sequence[DeadLetter]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One consumed message: its bytes, and where it came from (for dead letters)."""
+
+    value: bytes
+    origin: str
+
+
+class EventSource(Protocol):
+    """A partitioned log of event messages, consumed in batches by a group member.
+
+    `commit` acknowledges everything `next_batch` returned so far; it is called only
+    after the sinks hold the batch, so a crash before it replays the batch.
+    """
+
+    async def next_batch(self) -> list[Record]: ...
+
+    async def commit(self) -> None: ...
+
+
 class MinuteStore(Protocol):
     """Marks active minutes per user-day and answers how many there are."""
 

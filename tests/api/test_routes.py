@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from gametime.adapters.sqlite import SqliteStore
 from gametime.api.app import create_app
 from gametime.backend import Backend
 from gametime.domain.clock import FixedClock
@@ -82,11 +84,10 @@ def test_ingest_accepts_json_lines_and_single_objects(client: TestClient) -> Non
 def test_rejected_events_are_stored_with_reason(
     client: TestClient, backend: Backend
 ) -> None:
-    import asyncio
-
     post(client, [event("u1", "g1", "2024-07-17T25:00:00")])
 
-    stored = asyncio.run(backend.store.list_rejections())
+    assert isinstance(backend.rejections, SqliteStore)
+    stored = asyncio.run(backend.rejections.list_rejections())
     assert stored[0][0] == "event_time"
     assert "2024-07-17T25:00:00" in stored[0][2]
 
@@ -118,7 +119,7 @@ def test_ingest_refuses_oversized_body_and_batch(
     with TestClient(create_app(small, backend)) as client:
         too_big = client.post("/v1/events", content=b"[" + b" " * 4096 + b"]")
         too_many = client.post("/v1/events", content=orjson.dumps([{}] * 3))
-    backend.close()
+    asyncio.run(backend.close())
 
     assert too_big.status_code == 413
     assert "at most 2048 bytes" in too_big.json()["detail"]

@@ -36,7 +36,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
         finally:
             purger.cancel()
             if backend is None:
-                app.state.backend.close()
+                await app.state.backend.close()
 
     app = FastAPI(
         title="gametime",

@@ -48,7 +48,7 @@ async def _ingest(source: str, batch_size: int) -> tuple[int, int, float]:
                 accepted += result.accepted
                 rejected += len(result.rejections)
     finally:
-        backend.close()
+        await backend.close()
     return accepted, rejected, time.perf_counter() - started
 
 

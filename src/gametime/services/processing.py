@@ -21,7 +21,10 @@ logger = logging.getLogger(__name__)
 
 class EventProcessor:
     def __init__(
-        self, raw_events: RawEventStore, minutes: MinuteStore, calendar: LocalCalendar
+        self,
+        raw_events: RawEventStore | None,
+        minutes: MinuteStore,
+        calendar: LocalCalendar,
     ) -> None:
         self.raw_events = raw_events
         self.minutes = minutes
@@ -32,10 +35,11 @@ class EventProcessor:
             return
         # The raw store is written first: once minutes are visible their events can
         # always be listed and rebuilt from.
-        locate = self.calendar.locate
-        await self.raw_events.store_events(
-            [StoredEvent(event, locate(event.instant_us)[0]) for event in events]
-        )
+        if self.raw_events is not None:
+            locate = self.calendar.locate
+            await self.raw_events.store_events(
+                [StoredEvent(event, locate(event.instant_us)[0]) for event in events]
+            )
         marks = tally(events, self.calendar)
         await self.minutes.mark_minutes(marks)
         logger.debug("processed events=%d user_days=%d", len(events), len(marks.totals))

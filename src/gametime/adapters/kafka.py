@@ -1,0 +1,239 @@
+"""Kafka: publishing events, dead-lettering what cannot be counted, and consuming
+events as a member of a consumer group.
+
+Events are published keyed by user id, so one user's events stay in one partition
+and one processor sees them in order (order does not matter for counting, but it
+keeps a user's writes on one processor). The producer is idempotent with acks=all:
+`publish` returns only when every event is durably in the topic.
+
+The consumer never auto-commits: the processor commits the offsets of a batch only
+after the sinks hold it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+from confluent_kafka import TopicPartition as KafkaTopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+from gametime.domain.events import Event, Rejection
+from gametime.errors import BackendError, BackendUnavailable
+from gametime.ports import DeadLetter, Record
+
+logger = logging.getLogger(__name__)
+
+ClientConfig = dict[str, Any]
+
+
+def event_message(event: Event) -> bytes:
+    """The event in the reference shape, with `event_time` exactly as received."""
+    return orjson.dumps(
+        {
+            "user_id": event.user_id,
+            "role_id": event.role_id,
+            "game_id": event.game_id,
+            "event_time": event.event_time,
+        }
+    )
+
+
+def ensure_topics(config: ClientConfig, topics: dict[str, int]) -> None:
+    """Create missing topics with the given partition counts; existing ones stay."""
+    admin = AdminClient(config)
+    futures = admin.create_topics(
+        [NewTopic(name, num_partitions=count) for name, count in topics.items()]
+    )
+    for name, future in futures.items():
+        try:
+            future.result(timeout=30)
+            logger.info("created topic=%s partitions=%d", name, topics[name])
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise BackendUnavailable(
+                    f"cannot create topic {name!r}: {exc}"
+                ) from exc
+
+
+class KafkaPublisher:
+    """EventPublisher, RejectionStore and DeadLetterSink over one producer."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        topic: str,
+        dead_letter_topic: str,
+        delivery_timeout_s: float = 30.0,
+    ) -> None:
+        self.producer = Producer(
+            {
+                **config,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 5,
+                "compression.type": "lz4",
+                "delivery.timeout.ms": int(delivery_timeout_s * 1000),
+            }
+        )
+        self.topic = topic
+        self.dead_letter_topic = dead_letter_topic
+        self.delivery_timeout_s = delivery_timeout_s
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        await self._send(
+            (self.topic, event.user_id.encode(), event_message(event), None)
+            for event in events
+        )
+
+    async def store_rejections(self, rejections: Sequence[Rejection]) -> None:
+        await self.send_dead_letters(
+            [
+                DeadLetter(r.source.encode(), r.field, r.reason, "api")
+                for r in rejections
+            ]
+        )
+
+    async def send_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        await self._send(
+            (
+                self.dead_letter_topic,
+                None,
+                letter.raw,
+                [
+                    ("reason", letter.reason.encode()),
+                    ("field", letter.field.encode()),
+                    ("origin", letter.origin.encode()),
+                ],
+            )
+            for letter in letters
+        )
+
+    async def _send(self, messages: Any) -> None:
+        failures: list[KafkaError] = []
+
+        def delivered(error: KafkaError | None, _message: Message) -> None:
+            if error is not None:
+                failures.append(error)
+
+        count = 0
+        for topic, key, value, headers in messages:
+            self._produce(topic, key, value, headers, delivered)
+            count += 1
+        if not count:
+            return
+        loop = asyncio.get_running_loop()
+        remaining = await loop.run_in_executor(
+            None, self.producer.flush, self.delivery_timeout_s
+        )
+        if failures or remaining:
+            first = failures[0] if failures else "delivery timed out"
+            raise BackendUnavailable(
+                f"Kafka did not take {len(failures) or remaining} of {count} "
+                f"messages: {first}"
+            )
+
+    def _produce(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: Any,
+        on_delivery: Any,
+    ) -> None:
+        while True:
+            try:
+                self.producer.produce(
+                    topic, value, key, headers=headers, on_delivery=on_delivery
+                )
+                return
+            except BufferError:
+                # The local queue is full: serve deliveries to make room.
+                self.producer.poll(0.05)
+            except KafkaException as exc:
+                raise BackendError(f"Kafka refused a message: {exc}") from exc
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.producer.flush, self.delivery_timeout_s)
+
+
+class KafkaEventSource:
+    """EventSource over a consumer-group member subscribed to one topic."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        topic: str,
+        group_id: str,
+        batch_size: int,
+        poll_timeout_s: float,
+    ) -> None:
+        self.consumer = Consumer(
+            {
+                **config,
+                "group.id": group_id,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "partition.assignment.strategy": "cooperative-sticky",
+            }
+        )
+        self.consumer.subscribe([topic])
+        self.topic = topic
+        self.batch_size = batch_size
+        self.poll_timeout_s = poll_timeout_s
+        self._pending: dict[int, int] = {}
+
+    async def next_batch(self) -> list[Record]:
+        loop = asyncio.get_running_loop()
+        messages = await loop.run_in_executor(
+            None, self.consumer.consume, self.batch_size, self.poll_timeout_s
+        )
+        records = []
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    logger.warning("consumer error: %s", error)
+                continue
+            partition, offset = message.partition() or 0, message.offset() or 0
+            self._pending[partition] = offset + 1
+            origin = f"{message.topic()}/{partition}/{offset}"
+            records.append(Record(message.value() or b"", origin))
+        return records
+
+    async def commit(self) -> None:
+        if not self._pending:
+            return
+        offsets = [
+            KafkaTopicPartition(self.topic, partition, offset)
+            for partition, offset in self._pending.items()
+        ]
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(None, self._commit, offsets)
+        except KafkaException as exc:
+            # A partition taken away by a rebalance cannot be committed here; its
+            # new owner replays from the last commit, which the idempotent sinks
+            # absorb.
+            logger.warning("commit failed offsets=%s error=%s", self._pending, exc)
+        self._pending.clear()
+
+    def _commit(self, offsets: list[KafkaTopicPartition]) -> None:
+        self.consumer.commit(offsets=offsets, asynchronous=False)
+
+    def lag(self) -> int:
+        """Messages not yet consumed on the partitions this member holds."""
+        behind = 0
+        for position in self.consumer.position(self.consumer.assignment()):
+            _low, high = self.consumer.get_watermark_offsets(position, timeout=5)
+            if position.offset >= 0:
+                behind += max(high - position.offset, 0)
+        return behind
+
+    def close(self) -> None:
+        self.consumer.close()

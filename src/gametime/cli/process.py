@@ -1,0 +1,47 @@
+"""`gametime process`: count the events topic into Redis, as a consumer-group member.
+
+Start as many as the topic has partitions; they share the partitions between them.
+SIGTERM or Ctrl+C finishes the batch in hand, commits it and leaves the group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from gametime.backend import open_stream_processor
+from gametime.cli.main import app, configure_logging, settings_or_exit
+from gametime.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@app.command()
+def process() -> None:
+    """Consume events from Kafka and keep per-day minutes in Redis."""
+    settings = settings_or_exit()
+    configure_logging(settings)
+    asyncio.run(_process(settings))
+
+
+async def _process(settings: Settings) -> None:
+    processor, closers = open_stream_processor(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    logger.info(
+        "processing topic=%s group=%s", settings.kafka_topic, settings.kafka_group_id
+    )
+    try:
+        stats = await processor.run(stop)
+    finally:
+        for close in reversed(closers):
+            await close()
+    logger.info(
+        "stopped messages=%d events=%d dead_letters=%d",
+        stats.messages,
+        stats.events,
+        stats.dead_letters,
+    )

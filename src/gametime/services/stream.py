@@ -1,0 +1,145 @@
+"""The stream processor: consume a batch, count it, then acknowledge it.
+
+One loop serves the Kafka processor (and any other EventSource): decode each
+message with the domain core, send what cannot be counted to the dead letters with
+its reason and exact bytes, apply the rest through the EventProcessor, and commit
+only then. A sink outage pauses the loop with backoff and nothing committed; the
+same batch is applied again when the sink is back, which the idempotent sinks make
+harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from gametime.domain.batch import parse_items, split_body
+from gametime.domain.events import Event, EventParser
+from gametime.errors import BackendError, InvalidInput
+from gametime.ports import DeadLetter, DeadLetterSink, EventSource, Record
+from gametime.retry import Backoff
+from gametime.services.processing import EventProcessor
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class StreamStats:
+    messages: int = 0
+    events: int = 0
+    dead_letters: int = 0
+    batches: int = 0
+
+
+class StreamProcessor:
+    def __init__(
+        self,
+        source: EventSource,
+        parser: EventParser,
+        processor: EventProcessor,
+        dead_letters: DeadLetterSink,
+        max_message_bytes: int,
+        max_events_per_message: int,
+        backoff: Backoff = Backoff(attempts=None),
+        lag: Callable[[], int] | None = None,
+        report_every_s: float = 10.0,
+    ) -> None:
+        self.source = source
+        self.parser = parser
+        self.processor = processor
+        self.dead_letters = dead_letters
+        self.max_message_bytes = max_message_bytes
+        self.max_events_per_message = max_events_per_message
+        self.backoff = backoff
+        self.lag = lag
+        self.report_every_s = report_every_s
+        self.stats = StreamStats()
+
+    async def run(self, stop: asyncio.Event) -> StreamStats:
+        """Process until `stop` is set; the batch in hand is finished and committed."""
+        reported_at, reported_events = time.monotonic(), 0
+        while not stop.is_set():
+            await self.step()
+            if time.monotonic() - reported_at >= self.report_every_s:
+                self._report(time.monotonic() - reported_at, reported_events)
+                reported_at, reported_events = time.monotonic(), self.stats.events
+        return self.stats
+
+    async def step(self) -> int:
+        """Process one batch; returns how many messages it held."""
+        records = await self.source.next_batch()
+        if not records:
+            return 0
+        events, letters = self._decode(records)
+        await self._until_done(lambda: self._apply(events, letters))
+        await self.source.commit()
+        self.stats.messages += len(records)
+        self.stats.events += len(events)
+        self.stats.dead_letters += len(letters)
+        self.stats.batches += 1
+        return len(records)
+
+    def _decode(self, records: list[Record]) -> tuple[list[Event], list[DeadLetter]]:
+        now_us = self.parser.clock.now_us()
+        events: list[Event] = []
+        letters: list[DeadLetter] = []
+        for record in records:
+            try:
+                items = self._items(record)
+            except InvalidInput as exc:
+                letters.append(
+                    DeadLetter(record.value, exc.field, exc.message, record.origin)
+                )
+                continue
+            batch = parse_items(items, self.parser, now_us)
+            events += batch.events
+            letters += [
+                DeadLetter(record.value, r.field, r.reason, record.origin)
+                for r in batch.rejections
+            ]
+        return events, letters
+
+    def _items(self, record: Record) -> list[object]:
+        if len(record.value) > self.max_message_bytes:
+            raise InvalidInput(
+                "message",
+                f"is {len(record.value)} bytes, at most {self.max_message_bytes} "
+                "accepted",
+            )
+        return split_body(record.value, max_items=self.max_events_per_message)
+
+    async def _apply(self, events: list[Event], letters: list[DeadLetter]) -> None:
+        if letters:
+            await self.dead_letters.send_dead_letters(letters)
+        await self.processor.process(events)
+
+    async def _until_done(self, attempt: Callable[[], Awaitable[None]]) -> None:
+        delays = self.backoff.delays()
+        while True:
+            try:
+                await attempt()
+                return
+            except BackendError as exc:
+                delay = next(delays, None)
+                if delay is None:
+                    raise
+                logger.warning(
+                    "sink failed, retrying batch in %.1fs (nothing committed): %s",
+                    delay,
+                    exc,
+                )
+                await asyncio.sleep(delay)
+
+    def _report(self, seconds: float, events_before: int) -> None:
+        rate = (self.stats.events - events_before) / seconds
+        lag = self.lag() if self.lag else -1
+        logger.info(
+            "processed events=%d events_per_second=%.0f dead_letters=%d lag=%d",
+            self.stats.events,
+            rate,
+            self.stats.dead_letters,
+            lag,
+        )
