@@ -48,15 +48,15 @@ _databases = iter(range(1, 16))
 
 
 @pytest.fixture
-def redis_db(stack: None) -> Iterator[int]:
+def redis_db(stack: None) -> int:
     """A Redis database of this test's own, emptied before use."""
     db = next(_databases, None)
     if db is None:
         pytest.fail("more than 15 Redis-backed tests in one session; reuse databases")
     client = redis.Redis(port=REDIS_PORT, db=db)
-    client.flushdb()  # a test fixture clears its own scratch database, never the service
+    client.flushdb()  # the test's own scratch database, never the service's
     client.close()
-    yield db
+    return db
 
 
 @pytest.fixture
