@@ -13,6 +13,8 @@ from gametime.backend import Backend, open_backend
 from gametime.domain.clock import FixedClock
 from gametime.settings import Settings, load_settings
 
+pytest_plugins = ["tests.stack_services"]
+
 # 2024-07-17 12:00 in Asia/Ho_Chi_Minh: a weekday well inside a local day.
 NOON_2024_07_17 = datetime(2024, 7, 17, 5, 0, tzinfo=UTC)
 

@@ -17,6 +17,7 @@ from gametime.ports import (
     EventPublisher,
     MinuteStore,
     ProfileStore,
+    RawEventArchive,
     RawEventStore,
     RejectionStore,
 )
@@ -27,6 +28,7 @@ from gametime.services.stream import StreamProcessor
 from gametime.settings import Settings
 
 if TYPE_CHECKING:
+    from gametime.adapters.cassandra import CassandraStore
     from gametime.adapters.redis import RedisStore
 
 logger = logging.getLogger(__name__)
@@ -41,8 +43,10 @@ class Backend:
     ingest: IngestService
     playtime: PlaytimeService
     processor: EventProcessor
+    minutes: MinuteStore
     profiles: ProfileStore
-    raw_events: RawEventStore | None
+    raw_events: RawEventStore
+    archive: RawEventArchive
     rejections: RejectionStore
     closers: list[Closer] = field(default_factory=list)
     purge: Callable[[], Awaitable[int]] | None = None
@@ -73,6 +77,7 @@ def open_stream_processor(
     clock = clock or SystemClock()
     _ensure_topics(settings)
     minutes, closers = _redis(settings)
+    raw_events = _cassandra(settings, clock, closers)
     dead_letters = KafkaPublisher(
         settings.kafka_config(), settings.kafka_topic, settings.kafka_dead_letter_topic
     )
@@ -90,8 +95,7 @@ def open_stream_processor(
     processor = StreamProcessor(
         source,
         _parser(settings, clock),
-        # TODO(#4): keep raw events in Cassandra; until then the topic holds them.
-        EventProcessor(None, minutes, settings.calendar()),
+        EventProcessor(raw_events, minutes, settings.calendar()),
         dead_letters,
         max_message_bytes=settings.max_message_bytes,
         max_events_per_message=settings.max_batch_events,
@@ -146,8 +150,10 @@ def _embedded(settings: Settings, clock: Clock) -> Backend:
         ingest,
         playtime,
         processor,
+        minutes=store,
         profiles=store,
         raw_events=store,
+        archive=store,
         rejections=store,
         closers=[close_store],
         purge=store.purge_expired,
@@ -159,19 +165,24 @@ def _distributed(settings: Settings, clock: Clock) -> Backend:
 
     _ensure_topics(settings)
     redis, closers = _redis(settings)
+    cassandra = _cassandra(settings, clock, closers)
     publisher = KafkaPublisher(
         settings.kafka_config(), settings.kafka_topic, settings.kafka_dead_letter_topic
     )
-    processor = EventProcessor(None, redis, settings.calendar())
-    ingest, playtime = _services(settings, clock, publisher, publisher, redis, redis)
+    processor = EventProcessor(cassandra, redis, settings.calendar())
+    ingest, playtime = _services(
+        settings, clock, publisher, publisher, redis, cassandra
+    )
     return Backend(
         settings,
         clock,
         ingest,
         playtime,
         processor,
-        profiles=redis,
-        raw_events=None,
+        minutes=redis,
+        profiles=cassandra,
+        raw_events=cassandra,
+        archive=cassandra,
         rejections=publisher,
         closers=[*closers, publisher.close],
     )
@@ -187,6 +198,17 @@ def _redis(settings: Settings) -> tuple[RedisStore, list[Closer]]:
         password.get_secret_value() if password else None,
     )
     return store, [store.close]
+
+
+def _cassandra(
+    settings: Settings, clock: Clock, closers: list[Closer]
+) -> CassandraStore:
+    """The raw-event and profile store; its closer joins `closers`."""
+    from gametime.adapters.cassandra import CassandraStore
+
+    store = CassandraStore(settings.cassandra_options(), clock)
+    closers.append(store.close)
+    return store
 
 
 def _ensure_topics(settings: Settings) -> None:

@@ -53,6 +53,14 @@ class RawEventStore(Protocol):
     ) -> EventPage: ...
 
 
+class RawEventArchive(Protocol):
+    """Reads whole days of raw events back, to rebuild minute state from them."""
+
+    async def users_on(self, day: date) -> list[str]: ...
+
+    async def events_of(self, user_id: str, day: date) -> list[Event]: ...
+
+
 class RejectionStore(Protocol):
     """Keeps every rejected event with its reason and original text."""
 
@@ -102,6 +110,10 @@ class MinuteStore(Protocol):
 
     async def read_game(self, user_id: str, day: date, game_id: str) -> tuple[int, int]:
         """(minutes in the game, minutes in total) for the user-day."""
+        ...
+
+    async def replace_day(self, user_id: str, day: date, marks: MinuteMarks) -> None:
+        """Make the user-day's minutes exactly `marks` (its entries for that day)."""
         ...
 
 

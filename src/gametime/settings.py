@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -19,7 +19,14 @@ from gametime.domain.calendar import LocalCalendar
 from gametime.domain.policy import Limits
 from gametime.errors import ConfigurationError
 
+if TYPE_CHECKING:
+    from gametime.adapters.cassandra import CassandraOptions
+
 ENV_PREFIX = "GAMETIME_"
+_SINGLE_NODE_REPLICATION: dict[str, str | int] = {
+    "class": "SimpleStrategy",
+    "replication_factor": 1,
+}
 
 
 class Settings(BaseSettings):
@@ -45,6 +52,15 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=4, ge=1)
     redis_url: str = "redis://127.0.0.1:16379/0"
     redis_password: SecretStr | None = None
+    cassandra_contact_points: str = "127.0.0.1"  # comma-separated
+    cassandra_port: int = Field(default=19042, ge=1, le=65535)
+    cassandra_keyspace: str = Field(default="gametime", pattern=r"^[A-Za-z]\w{0,47}$")
+    cassandra_replication: dict[str, str | int] = Field(
+        default_factory=lambda: dict(_SINGLE_NODE_REPLICATION)
+    )
+    cassandra_username: str | None = None
+    cassandra_password: SecretStr | None = None
+    raw_event_ttl_days: int = Field(default=0, ge=0)  # 0 keeps raw events forever
 
     # Processor
     processor_batch_size: int = Field(default=10_000, ge=1)
@@ -87,6 +103,22 @@ class Settings(BaseSettings):
     def kafka_config(self) -> dict[str, object]:
         """Client settings shared by producers, consumers and the admin client."""
         return {"bootstrap.servers": self.kafka_bootstrap_servers}
+
+    def cassandra_options(self) -> CassandraOptions:
+        from gametime.adapters.cassandra import CassandraOptions
+
+        password = self.cassandra_password
+        return CassandraOptions(
+            contact_points=tuple(
+                point.strip() for point in self.cassandra_contact_points.split(",")
+            ),
+            port=self.cassandra_port,
+            keyspace=self.cassandra_keyspace,
+            replication=dict(self.cassandra_replication),
+            username=self.cassandra_username,
+            password=password.get_secret_value() if password else None,
+            raw_event_ttl_s=self.raw_event_ttl_days * 86_400,
+        )
 
     def calendar(self) -> LocalCalendar:
         return LocalCalendar(self.zone)

@@ -13,7 +13,7 @@ from confluent_kafka import Consumer, Producer
 from gametime.backend import Backend, open_backend, open_stream_processor
 from gametime.services.stream import StreamProcessor
 from gametime.settings import Settings
-from tests.stack.conftest import KAFKA
+from tests.stack_services import KAFKA
 
 pytestmark = pytest.mark.stack
 

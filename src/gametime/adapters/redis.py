@@ -176,3 +176,18 @@ class RedisStore:
             raise BackendUnavailable(f"Redis is unreachable: {exc}") from exc
         except RedisError as exc:
             raise BackendError(f"Redis failed: {exc}") from exc
+
+    async def replace_day(self, user_id: str, day: date, marks: MinuteMarks) -> None:
+        own = marks.of_user_day(user_id, day)
+        items: list[str | bytes] = []
+        for (_user, _day, game_id), minutes in own.games.items():
+            items += [game_id, pack(minutes)]
+        for minutes in own.totals.values():
+            items += [TOTAL_FIELD, pack(minutes)]
+        key = day_key(user_id, day)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            if items:
+                pipe.hset(key, items=items)
+                pipe.expire(key, self.retention_s)
+            await self._call(pipe.execute())

@@ -233,6 +233,34 @@ class SqliteStore:
             next_cursor = encode_cursor(last.instant_us, last.game_id, last.role_id)
         return EventPage(events, next_cursor)
 
+    async def events_of(self, user_id: str, day: date) -> list[Event]:
+        span = self.calendar.span(day)
+        rows = await self._read(
+            lambda conn: conn.execute(
+                "SELECT game_id, instant_us, role_id, event_time FROM raw_events"
+                " WHERE user_id = ? AND instant_us >= ? AND instant_us < ?"
+                " ORDER BY instant_us, game_id, role_id",
+                (user_id, span.start_us, span.end_us),
+            ).fetchall()
+        )
+        return [
+            Event(user_id, game_id, role_id or None, instant_us, event_time)
+            for game_id, instant_us, role_id, event_time in rows
+        ]
+
+    async def users_on(self, day: date) -> list[str]:
+        # A scan of the raw events: the embedded backend rebuilds rarely and keeps
+        # no second index that every ingest would have to maintain.
+        span = self.calendar.span(day)
+        rows = await self._read(
+            lambda conn: conn.execute(
+                "SELECT DISTINCT user_id FROM raw_events"
+                " WHERE instant_us >= ? AND instant_us < ? ORDER BY user_id",
+                (span.start_us, span.end_us),
+            ).fetchall()
+        )
+        return [user_id for (user_id,) in rows]
+
     async def count_raw_events(self) -> int:
         return await self._read(
             lambda conn: conn.execute("SELECT count(*) FROM raw_events").fetchone()[0]
@@ -287,6 +315,16 @@ class SqliteStore:
             conn.executemany(_MERGE_TOTAL, total_rows)
 
         await self._write(merge)
+
+    async def replace_day(self, user_id: str, day: date, marks: MinuteMarks) -> None:
+        key = (user_id, day.isoformat())
+
+        def replace(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM game_minutes WHERE user_id = ? AND day = ?", key)
+            conn.execute("DELETE FROM total_minutes WHERE user_id = ? AND day = ?", key)
+
+        await self._write(replace)
+        await self.mark_minutes(marks.of_user_day(user_id, day))
 
     async def read_day(self, user_id: str, day: date) -> DayUsage:
         now_us = self.clock.now_us()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from gametime.api.dependencies import BackendDep, DayQuery, UserIdPath, read_body
 from gametime.api.schemas import (
@@ -51,8 +51,6 @@ async def list_events(
     limit: int = Query(100, ge=1, le=1000),
 ) -> EventPageOut:
     """A user's raw events of one local day, in time order, a page at a time."""
-    if backend.raw_events is None:
-        raise HTTPException(501, "this backend keeps no raw events to list")
     day = day or backend.playtime.today()
     page = await backend.raw_events.list_events(user_id, day, cursor, limit)
     return EventPageOut(

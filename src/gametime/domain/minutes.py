@@ -70,6 +70,13 @@ class MinuteMarks:
     def __bool__(self) -> bool:
         return bool(self.games)
 
+    def of_user_day(self, user_id: str, day: date) -> MinuteMarks:
+        """Only the marks of one user-day."""
+        return MinuteMarks(
+            games={k: v for k, v in self.games.items() if k[:2] == (user_id, day)},
+            totals={k: v for k, v in self.totals.items() if k == (user_id, day)},
+        )
+
 
 def tally(events: Iterable[Event], calendar: LocalCalendar) -> MinuteMarks:
     """Group events into the minutes they mark; the heart of every processor."""
