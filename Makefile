@@ -33,5 +33,13 @@ test: lint types unit
 bench: install
 	$(BIN)/python bench/run.py
 
+# The local Kafka, Redis and Cassandra (no Docker needed); tests start them by
+# themselves when they are not running.
+stack-up:
+	GAMETIME_STACK_SERVICES="cassandra redis kafka" deploy/stack/stack.sh up
+
+stack-down:
+	GAMETIME_STACK_SERVICES="cassandra redis kafka" deploy/stack/stack.sh down
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
