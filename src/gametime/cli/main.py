@@ -38,6 +38,16 @@ def settings_or_exit() -> Settings:
 
 
 def run() -> None:
-    from gametime.cli import serve  # noqa: F401  (registers its command)
+    # Importing a command's module registers it.
+    from gametime.cli import (  # noqa: F401
+        generate,
+        import_presence,
+        import_sessions,
+        ingest,
+        process,
+        produce,
+        rebuild,
+        serve,
+    )
 
     app()
