@@ -43,10 +43,10 @@ def run() -> None:
         generate,
         import_presence,
         import_sessions,
-        ingest,
         process,
         produce,
         rebuild,
+        sample,
         serve,
     )
 

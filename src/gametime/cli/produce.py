@@ -1,4 +1,6 @@
-"""`gametime produce`: send events from a file, URL or stdin to a running service."""
+"""`gametime produce`: send events from a file, URL or stdin to a running service,
+or with --in-process straight through the configured backend (loading history into
+the embedded backend, measuring ingest throughput)."""
 
 from __future__ import annotations
 
@@ -38,6 +40,11 @@ def produce(
         ..., help="JSON-lines or JSON-array file, an http(s) URL, or - for stdin"
     ),
     url: str = typer.Option("http://127.0.0.1:8000", help="Base URL of the service"),
+    in_process: bool = typer.Option(
+        False,
+        "--in-process",
+        help="No server: ingest through the configured backend in this process",
+    ),
     batch_size: int = BATCH_SIZE,
     api_key: str | None = API_KEY,
     retries: int = RETRIES,
@@ -49,7 +56,8 @@ def produce(
     """POST events in batches to a running service's /v1/events."""
     settings = settings_or_exit()
     configure_logging(settings)
-    options = SendOptions(url, api_key, batch_size, retries, retry_delay, quiet)
+    target = None if in_process else url
+    options = SendOptions(target, api_key, batch_size, retries, retry_delay, quiet)
     with _open_input(source) as (chunks, total):
         counted = CountingChunks(chunks)
         events = EventSource(counted)
@@ -57,7 +65,7 @@ def produce(
         report = send_all(events, options, settings, progress)
     summary: dict[str, object] = {
         "source": source,
-        "service": url,
+        "service": options.target,
         "sent": report.sent,
         "batches": report.batches,
         **delivery_summary(report, events.unit),
