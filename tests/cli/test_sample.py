@@ -41,5 +41,6 @@ def test_sample_loads_recent_play_and_reloading_changes_nothing(
     assert first.exit_code == 0, first.output
     assert second.exit_code == 0, second.output
     assert "sample loaded" in first.output
-    assert 1 <= counted[0] <= 46  # less only in the first 45 minutes of a day
+    assert counted[0] >= 1
+    assert counted[1] >= counted[0]
     assert game_minutes_today(path) == counted
