@@ -24,6 +24,7 @@ from gametime.domain.profiles import Profile
 from gametime.ports import StoredEvent
 from gametime.settings import load_settings
 from tests.conftest import NOON_2024_07_17, micros
+from tests.stack_services import CASSANDRA_PORT, REDIS_PORT
 
 pytestmark = pytest.mark.anyio
 
@@ -71,12 +72,14 @@ async def open_store(
         from gametime.adapters.redis import RedisStore
 
         db = request.getfixturevalue("redis_db")
-        redis_store = RedisStore.from_url(f"redis://127.0.0.1:16379/{db}", RETENTION_S)
+        url = f"redis://127.0.0.1:{REDIS_PORT}/{db}"
+        redis_store = RedisStore.from_url(url, RETENTION_S)
         return redis_store, redis_store.close
     from gametime.adapters.cassandra import CassandraStore
 
     options = load_settings(
-        cassandra_keyspace=f"contract_{uuid.uuid4().hex[:10]}"
+        cassandra_port=CASSANDRA_PORT,
+        cassandra_keyspace=f"contract_{uuid.uuid4().hex[:10]}",
     ).cassandra_options()
     cassandra = CassandraStore(options, clock)
     return cassandra, cassandra.close
