@@ -27,11 +27,16 @@ from pathlib import Path
 import httpx
 import orjson
 
+from gametime.api.security import digest
+
 ROOT = Path(__file__).resolve().parents[1]
 GAMETIME = str(Path(sys.executable).with_name("gametime"))
 PORT = 18_765
+KEY = "gt_benchmark-key"
+BENCH_KEY = {"name": "bench", "sha256": digest(KEY), "scopes": ["ingest", "read"]}
 WRK_SCRIPT = """
 local users = {USERS}
+wrk.headers["Authorization"] = "Bearer {KEY}"
 request = function()
   local user = math.random(1, users)
   local game = math.random(1, 3)
@@ -50,7 +55,14 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="gametime-bench-"))
-    env = {**os.environ, "GAMETIME_SQLITE_PATH": str(workdir / "bench.sqlite3")}
+    env = {
+        **os.environ,
+        "GAMETIME_SQLITE_PATH": str(workdir / "bench.sqlite3"),
+        "GAMETIME_API_KEYS": orjson.dumps([BENCH_KEY]).decode(),
+        "GAMETIME_API_KEY": KEY,
+        # One key stands for all the load here; the per-key limit is not measured.
+        "GAMETIME_RATE_LIMIT_PER_SECOND": "0",
+    }
     try:
         if not args.skip_ingest:
             bench_ingest(workdir, env, args.users)
@@ -121,7 +133,9 @@ def bench_api(env: dict[str, str], users: int, connections: int, seconds: int) -
         wait_ready(base)
         post_today(base, users)
         script = Path(env["GAMETIME_SQLITE_PATH"]).with_name("allowance.lua")
-        script.write_text(WRK_SCRIPT.replace("{USERS}", str(users)))
+        script.write_text(
+            WRK_SCRIPT.replace("{USERS}", str(users)).replace("{KEY}", KEY)
+        )
         run_wrk(wrk, base, script, connections, seconds=3)  # warm-up
         report = run_wrk(wrk, base, script, connections, seconds)
         print(f"api allowance connections={connections} {summarize(report)}")
@@ -162,7 +176,8 @@ def post_today(base: str, users: int) -> None:
         for user in range(1, users + 1)
         for minute in range(30)
     ]
-    with httpx.Client(base_url=base, timeout=60) as client:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with httpx.Client(base_url=base, timeout=60, headers=headers) as client:
         for start in range(0, len(events), 10_000):
             body = orjson.dumps(events[start : start + 10_000])
             client.post("/v1/events", content=body).raise_for_status()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gametime.api.security import digest
 from gametime.backend import Backend, open_backend
 from gametime.domain.clock import FixedClock
 from gametime.settings import Settings, load_settings
@@ -28,9 +29,17 @@ def clock() -> FixedClock:
     return FixedClock(micros(NOON_2024_07_17))
 
 
+# A key with every scope, configured by its digest as an operator would.
+TEST_KEY = "gt_test-key-for-the-suite"
+TEST_KEYS = [
+    {"name": "tests", "sha256": digest(TEST_KEY), "scopes": ["ingest", "read", "admin"]}
+]
+AUTH_HEADERS = {"Authorization": f"Bearer {TEST_KEY}"}
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load_settings(sqlite_path=tmp_path / "gametime.sqlite3")
+    return load_settings(sqlite_path=tmp_path / "gametime.sqlite3", api_keys=TEST_KEYS)
 
 
 @pytest.fixture

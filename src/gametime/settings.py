@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from gametime.domain.calendar import LocalCalendar
@@ -27,6 +34,12 @@ _SINGLE_NODE_REPLICATION: dict[str, str | int] = {
     "class": "SimpleStrategy",
     "replication_factor": 1,
 }
+
+
+class ApiKeySetting(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    scopes: list[Literal["ingest", "read", "admin"]] = Field(min_length=1)
 
 
 class Settings(BaseSettings):
@@ -67,6 +80,14 @@ class Settings(BaseSettings):
     processor_poll_timeout_seconds: float = Field(default=0.05, gt=0)
     max_message_bytes: int = Field(default=1024 * 1024, ge=1024)
 
+    # Access: keys as SHA-256 digests with scopes (see gametime.api.security)
+    auth_required: bool = True
+    api_keys: list[ApiKeySetting] = Field(default_factory=list)
+    api_keys_file: Path | None = None
+    local_key_path: Path = Path("var/local-api-key")
+    rate_limit_per_second: float = Field(default=2_000, ge=0)  # per key; 0: none
+    api_key: SecretStr | None = None  # what the CLI presents to a running service
+
     # API
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -99,6 +120,21 @@ class Settings(BaseSettings):
     @property
     def retention_seconds(self) -> int:
         return self.retention_days * 86_400
+
+    def configured_api_keys(self) -> list[ApiKeySetting]:
+        """The keys of GAMETIME_API_KEYS and of the GAMETIME_API_KEYS_FILE file."""
+        keys = list(self.api_keys)
+        if self.api_keys_file is not None:
+            try:
+                listed = TypeAdapter(list[ApiKeySetting]).validate_json(
+                    self.api_keys_file.read_bytes()
+                )
+            except (OSError, ValidationError) as exc:
+                raise ConfigurationError(
+                    "GAMETIME_API_KEYS_FILE", f"cannot read {str(self.api_keys_file)!r}"
+                ) from exc
+            keys += listed
+        return keys
 
     def kafka_config(self) -> dict[str, object]:
         """Client settings shared by producers, consumers and the admin client."""

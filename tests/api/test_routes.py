@@ -14,11 +14,13 @@ from gametime.api.app import create_app
 from gametime.backend import Backend
 from gametime.domain.clock import FixedClock
 from gametime.settings import Settings
+from tests.conftest import AUTH_HEADERS
 
 
 @pytest.fixture
 def client(settings: Settings, backend: Backend) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, backend)) as test_client:
+    app = create_app(settings, backend)
+    with TestClient(app, headers=AUTH_HEADERS) as test_client:
         yield test_client
 
 
@@ -116,7 +118,7 @@ def test_ingest_refuses_oversized_body_and_batch(
 
     small = settings.model_copy(update={"max_body_bytes": 2048, "max_batch_events": 2})
     backend = open_backend(small, clock)
-    with TestClient(create_app(small, backend)) as client:
+    with TestClient(create_app(small, backend), headers=AUTH_HEADERS) as client:
         too_big = client.post("/v1/events", content=b"[" + b" " * 4096 + b"]")
         too_many = client.post("/v1/events", content=orjson.dumps([{}] * 3))
     asyncio.run(backend.close())

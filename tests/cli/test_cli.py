@@ -32,6 +32,7 @@ from gametime.cli import (  # noqa: F401  (registers the commands)
 )
 from gametime.cli.main import app
 from gametime.settings import Settings, load_settings
+from tests.conftest import TEST_KEY, TEST_KEYS
 
 SESSIONS = (
     "player,begin,finish\n"
@@ -51,6 +52,7 @@ SESSION_OPTIONS = [
 def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("GAMETIME_SQLITE_PATH", str(tmp_path / "cli.sqlite3"))
     monkeypatch.setenv("GAMETIME_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("GAMETIME_API_KEY", TEST_KEY)
     return CliRunner()
 
 
@@ -111,7 +113,9 @@ def serve_in_thread(server: uvicorn.Server, sock: socket.socket) -> threading.Th
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
-    settings = load_settings(sqlite_path=tmp_path / "served.sqlite3")
+    settings = load_settings(
+        sqlite_path=tmp_path / "served.sqlite3", api_keys=TEST_KEYS
+    )
     config = uvicorn.Config(create_app(settings), log_level="warning")
     server = uvicorn.Server(config)
     with socket.socket() as sock:

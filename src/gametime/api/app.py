@@ -14,6 +14,7 @@ from gametime import __version__
 from gametime.api import events, playtime, profiles, reference
 from gametime.api.dependencies import BackendDep, BodyTooLarge
 from gametime.api.schemas import HealthOut
+from gametime.api.security import keyring_from
 from gametime.backend import Backend, open_backend
 from gametime.domain.batch import TooManyEvents
 from gametime.errors import BackendError, InvalidInput
@@ -44,6 +45,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
         description="Distinct play minutes per local day, and play allowances.",
         lifespan=lifespan,
     )
+    app.state.keyring = keyring_from(settings)
     for router in (events.router, playtime.router, profiles.router, reference.router):
         app.include_router(router)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])

@@ -11,6 +11,7 @@ from gametime.api.schemas import (
     RawEventOut,
     RejectedEvent,
 )
+from gametime.api.security import Scope, requires
 from gametime.domain.event_time import instant_datetime
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -19,6 +20,7 @@ router = APIRouter(prefix="/v1", tags=["events"])
 @router.post(
     "/events",
     response_model=IngestResponse,
+    dependencies=requires(Scope.INGEST),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -42,7 +44,11 @@ async def ingest_events(request: Request, backend: BackendDep) -> IngestResponse
     )
 
 
-@router.get("/users/{user_id}/events", response_model=EventPageOut)
+@router.get(
+    "/users/{user_id}/events",
+    response_model=EventPageOut,
+    dependencies=requires(Scope.READ),
+)
 async def list_events(
     user_id: UserIdPath,
     backend: BackendDep,

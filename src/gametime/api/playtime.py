@@ -12,9 +12,12 @@ from gametime.api.schemas import (
     LimitsOut,
     Window,
 )
+from gametime.api.security import Scope, requires
 from gametime.services.playtime import DayWindow
 
-router = APIRouter(prefix="/v1/users/{user_id}", tags=["playtime"])
+router = APIRouter(
+    prefix="/v1/users/{user_id}", tags=["playtime"], dependencies=requires(Scope.READ)
+)
 
 
 def window_out(window: DayWindow) -> Window:

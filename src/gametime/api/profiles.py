@@ -6,9 +6,12 @@ from fastapi import APIRouter, HTTPException
 
 from gametime.api.dependencies import BackendDep, UserIdPath
 from gametime.api.schemas import ProfileIn, ProfileOut
+from gametime.api.security import Scope, requires
 from gametime.domain.profiles import Profile
 
-router = APIRouter(prefix="/v1/users/{user_id}", tags=["profiles"])
+router = APIRouter(
+    prefix="/v1/users/{user_id}", tags=["profiles"], dependencies=requires(Scope.ADMIN)
+)
 
 
 @router.put("/profile", response_model=ProfileOut)

@@ -13,10 +13,11 @@ from fastapi import APIRouter, Query
 
 from gametime.api.dependencies import BackendDep, DayQuery, GameIdPath, UserIdPath
 from gametime.api.schemas import ReferencePlaytimeOut
+from gametime.api.security import Scope, requires
 from gametime.domain.events import MAX_ID_LENGTH
 from gametime.services.playtime import DayWindow
 
-router = APIRouter(tags=["reference"])
+router = APIRouter(tags=["reference"], dependencies=requires(Scope.READ))
 
 
 def time_window(window: DayWindow) -> str:

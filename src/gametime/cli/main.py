@@ -43,6 +43,7 @@ def run() -> None:
         generate,
         import_presence,
         import_sessions,
+        keys,
         process,
         produce,
         rebuild,

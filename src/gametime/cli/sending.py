@@ -28,7 +28,9 @@ MAX_BATCH_SIZE = 50_000
 MAX_RETRY_DELAY_S = 10.0
 
 # Options every sending tool takes; declared once so they read the same everywhere.
-API_KEY = typer.Option(None, help="Sent as 'Authorization: Bearer KEY'")
+API_KEY = typer.Option(
+    None, help="Sent as 'Authorization: Bearer KEY' [GAMETIME_API_KEY]"
+)
 BATCH_SIZE = typer.Option(5_000, min=1, max=MAX_BATCH_SIZE, help="Events per POST")
 RETRIES = typer.Option(5, min=0, help="Tries after a failed POST")
 RETRY_DELAY = typer.Option(
@@ -58,7 +60,11 @@ class SendOptions:
         backoff = Backoff(
             initial_s=self.retry_delay_s, max_s=MAX_RETRY_DELAY_S, attempts=self.retries
         )
-        return HttpSink(self.url, self.api_key, backoff)
+        configured = settings.api_key
+        api_key = self.api_key or (
+            configured.get_secret_value() if configured else None
+        )
+        return HttpSink(self.url, api_key, backoff)
 
     @property
     def target(self) -> str:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 import uvicorn
 
+from gametime.api.security import local_key
 from gametime.cli.main import app, configure_logging, settings_or_exit
 from gametime.cli.sample import SAMPLE_GAME, SAMPLE_USER
+from gametime.settings import Settings
 
 
 @app.command()
@@ -23,7 +27,8 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     if banner:
-        typer.echo(_banner(f"http://{host}:{port}"))
+        key = _key_for_banner(settings)
+        typer.echo(_banner(f"http://{host}:{port}", key, settings.local_key_path))
     uvicorn.run(
         create_app(settings),
         host=host,
@@ -33,18 +38,29 @@ def serve(
     )
 
 
-def _banner(url: str) -> str:
+def _key_for_banner(settings: Settings) -> str | None:
+    """The local key when no keys are configured: a new user needs one to try."""
+    if not settings.auth_required or settings.configured_api_keys():
+        return None
+    return local_key(settings.local_key_path)
+
+
+def _banner(url: str, key: str | None, key_path: Path) -> str:
     user, game = SAMPLE_USER, SAMPLE_GAME
     now_ms = "'\"$(date +%s000)\"'"
     event = '{"user_id":"me","game_id":"' + game + '","event_time":' + now_ms + "}"
+    auth = f' -H "Authorization: Bearer {key}"' if key else ""
+    lines = [f"gametime is starting on {url}  (API docs: {url}/docs)"]
+    if key:
+        lines.append(f"Local API key (every scope; kept in {key_path}): {key}")
     return "\n".join(
         [
-            f"gametime is starting on {url}  (API docs: {url}/docs)",
+            *lines,
             "Try:",
-            f"  curl -s {url}/v1/users/{user}/playtime",
-            f"  curl -s {url}/v1/users/{user}/games/{game}/allowance",
-            f"  curl -s '{url}/user_playing_time?user_id={user}'",
-            f"  curl -s -X POST {url}/v1/events -d '{event}'",
+            f"  curl -s{auth} {url}/v1/users/{user}/playtime",
+            f"  curl -s{auth} {url}/v1/users/{user}/games/{game}/allowance",
+            f"  curl -s{auth} '{url}/user_playing_time?user_id={user}'",
+            f"  curl -s{auth} -X POST {url}/v1/events -d '{event}'",
             "Stop with Ctrl+C.",
         ]
     )
