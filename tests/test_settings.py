@@ -118,3 +118,40 @@ def test_limits_do_not_share_the_settings_override_mapping() -> None:
     limits = settings.limits()
     assert limits.game_overrides == {"chess": 30}
     assert limits.game_overrides is not settings.game_limit_overrides
+
+
+def test_kafka_sasl_and_tls_settings_reach_the_client_config(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GAMETIME_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("GAMETIME_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
+    monkeypatch.setenv("GAMETIME_KAFKA_SASL_USERNAME", "gametime")
+    monkeypatch.setenv("GAMETIME_KAFKA_SASL_PASSWORD", "s3cret")
+    monkeypatch.setenv("GAMETIME_KAFKA_SSL_CA_LOCATION", "/etc/ssl/ca.pem")
+
+    settings = load_settings()
+
+    assert settings.kafka_config() == {
+        "bootstrap.servers": "127.0.0.1:19092",
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "gametime",
+        "sasl.password": "s3cret",
+        "ssl.ca.location": "/etc/ssl/ca.pem",
+    }
+
+
+def test_secrets_never_show_in_the_settings_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("KAFKA_SASL_PASSWORD", "REDIS_PASSWORD", "CASSANDRA_PASSWORD"):
+        monkeypatch.setenv(f"GAMETIME_{name}", "s3cret-value")
+    monkeypatch.setenv("GAMETIME_API_KEY", "gt_s3cret-value")
+
+    settings = load_settings()
+
+    assert "s3cret" not in repr(settings)
+    assert "s3cret" not in str(settings.model_dump())
+    options = settings.cassandra_options()
+    assert options.password == "s3cret-value"
+    assert "s3cret" not in repr(options)

@@ -192,10 +192,13 @@ def _redis(settings: Settings) -> tuple[RedisStore, list[Closer]]:
     from gametime.adapters.redis import RedisStore
 
     password = settings.redis_password
+    ca_certs = settings.redis_ssl_ca_certs
     store = RedisStore.from_url(
         settings.redis_url,
         settings.retention_seconds,
-        password.get_secret_value() if password else None,
+        password=password.get_secret_value() if password else None,
+        username=settings.redis_username,
+        ssl_ca_certs=str(ca_certs) if ca_certs else None,
     )
     return store, [store.close]
 

@@ -63,8 +63,19 @@ class Settings(BaseSettings):
     kafka_dead_letter_topic: str = "eventstream-dead-letters"
     kafka_group_id: str = "gametime-processor"
     kafka_partitions: int = Field(default=4, ge=1)
-    redis_url: str = "redis://127.0.0.1:16379/0"
+    kafka_security_protocol: Literal[
+        "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"
+    ] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = (
+        None
+    )
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_ca_location: Path | None = None
+    redis_url: str = "redis://127.0.0.1:16379/0"  # rediss:// for TLS
+    redis_username: str | None = None  # an ACL user
     redis_password: SecretStr | None = None
+    redis_ssl_ca_certs: Path | None = None
     cassandra_contact_points: str = "127.0.0.1"  # comma-separated
     cassandra_port: int = Field(default=19042, ge=1, le=65535)
     cassandra_keyspace: str = Field(default="gametime", pattern=r"^[A-Za-z]\w{0,47}$")
@@ -73,6 +84,7 @@ class Settings(BaseSettings):
     )
     cassandra_username: str | None = None
     cassandra_password: SecretStr | None = None
+    cassandra_ssl_ca_certs: Path | None = None  # set to connect with TLS
     raw_event_ttl_days: int = Field(default=0, ge=0)  # 0 keeps raw events forever
 
     # Processor
@@ -138,7 +150,18 @@ class Settings(BaseSettings):
 
     def kafka_config(self) -> dict[str, object]:
         """Client settings shared by producers, consumers and the admin client."""
-        return {"bootstrap.servers": self.kafka_bootstrap_servers}
+        config: dict[str, object] = {
+            "bootstrap.servers": self.kafka_bootstrap_servers,
+            "security.protocol": self.kafka_security_protocol,
+        }
+        if self.kafka_sasl_mechanism:
+            config["sasl.mechanism"] = self.kafka_sasl_mechanism
+            config["sasl.username"] = self.kafka_sasl_username or ""
+            password = self.kafka_sasl_password
+            config["sasl.password"] = password.get_secret_value() if password else ""
+        if self.kafka_ssl_ca_location:
+            config["ssl.ca.location"] = str(self.kafka_ssl_ca_location)
+        return config
 
     def cassandra_options(self) -> CassandraOptions:
         from gametime.adapters.cassandra import CassandraOptions
@@ -154,6 +177,7 @@ class Settings(BaseSettings):
             username=self.cassandra_username,
             password=password.get_secret_value() if password else None,
             raw_event_ttl_s=self.raw_event_ttl_days * 86_400,
+            ssl_ca_certs=self.cassandra_ssl_ca_certs,
         )
 
     def calendar(self) -> LocalCalendar:

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from cassandra import (
@@ -127,10 +129,11 @@ class CassandraOptions:
     keyspace: str
     replication: dict[str, Any]
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     raw_event_ttl_s: int = 0
     max_in_flight: int = 64
     request_timeout_s: float = 10.0
+    ssl_ca_certs: Path | None = None
 
 
 def connect(options: CassandraOptions) -> Cluster:
@@ -147,12 +150,19 @@ def connect(options: CassandraOptions) -> Cluster:
         list(options.contact_points),
         port=options.port,
         auth_provider=auth,
+        ssl_context=_tls(options.ssl_ca_certs),
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         protocol_version=5,
         # The driver's default waits up to 10 minutes between reconnection
         # attempts; a paused processor should resume soon after an outage ends.
         reconnection_policy=ExponentialReconnectionPolicy(0.5, 10.0),
     )
+
+
+def _tls(ca_certs: Path | None) -> ssl.SSLContext | None:
+    if ca_certs is None:
+        return None
+    return ssl.create_default_context(cafile=str(ca_certs))
 
 
 def migrate(session: Session, options: CassandraOptions) -> list[int]:

@@ -95,12 +95,22 @@ class RedisStore:
 
     @classmethod
     def from_url(
-        cls, url: str, retention_s: int, password: str | None = None
+        cls,
+        url: str,
+        retention_s: int,
+        password: str | None = None,
+        username: str | None = None,
+        ssl_ca_certs: str | None = None,
     ) -> RedisStore:
-        client = aioredis.Redis.from_url(
-            url, password=password, socket_timeout=5, socket_connect_timeout=5
-        )
-        return cls(client, retention_s)
+        """A store on `url`; a rediss:// URL connects with TLS."""
+        options: dict[str, Any] = {"socket_timeout": 5, "socket_connect_timeout": 5}
+        if password is not None:
+            options["password"] = password
+        if username is not None:
+            options["username"] = username
+        if ssl_ca_certs is not None:
+            options["ssl_ca_certs"] = ssl_ca_certs
+        return cls(aioredis.Redis.from_url(url, **options), retention_s)
 
     async def close(self) -> None:
         await self.client.aclose()
