@@ -210,13 +210,19 @@ def test_anything_else_is_rejected_naming_event_time_and_the_value(
     assert shown in caught.value.message
 
 
-def test_thousands_of_digits_are_rejected_as_out_of_range_not_a_crash() -> None:
+def test_thousands_of_digits_are_rejected_as_too_long_not_a_crash() -> None:
     digits = "9" * 5_000
     with pytest.raises(InvalidEvent) as caught:
         parse_event_time(digits, HCM)
     assert caught.value.field == "event_time"
-    assert "out of range" in caught.value.message
+    assert "at most 64 accepted" in caught.value.message
     assert "9" * 32 in caught.value.message
+
+
+def test_sixty_digits_are_rejected_as_out_of_range() -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        parse_event_time("9" * 60, HCM)
+    assert "out of range" in caught.value.message
 
 
 def test_format_instant_shows_the_zone_offset_and_microseconds() -> None:

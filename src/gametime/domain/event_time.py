@@ -30,6 +30,9 @@ EARLIEST_US = 0
 LATEST_EPOCH_MS = 253_402_127_999_999  # 9999-12-29T23:59:59.999Z
 LATEST_US = LATEST_EPOCH_MS * 1_000 + 999
 
+# The original text is stored with every event; no real timestamp comes near this.
+MAX_TEXT_LENGTH = 64
+
 _EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
 _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
 _ISO = re.compile(
@@ -79,6 +82,12 @@ def _parse_epoch_digits(text: str) -> int:
 
 
 def _parse_iso(text: str, zone: ZoneInfo) -> int:
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InvalidEvent(
+            "event_time",
+            f"is {len(text)} characters long, at most {MAX_TEXT_LENGTH} accepted "
+            f"(starts {text[:32]!r})",
+        )
     match = _ISO.fullmatch(text)
     if match is None:
         if text.isascii() and text.isdigit():
