@@ -151,3 +151,49 @@ def test_remaining_counts_down_to_zero_and_stays_there(
     limit: int, used: int, left: int
 ) -> None:
     assert remaining(limit, used) == left
+
+
+def test_a_minor_is_refused_while_the_counts_are_stale() -> None:
+    decision = decide(
+        Usage(10, 10), "g", minor=True, limits=Limits(), resets_at=RESETS_AT, stale=True
+    )
+
+    assert decision.allowed is False
+    assert decision.reason is Reason.DATA_STALE
+    assert decision.remaining_game_minutes == 50
+
+
+def test_stale_counts_may_be_allowed_by_configuration() -> None:
+    decision = decide(
+        Usage(10, 10),
+        "g",
+        minor=True,
+        limits=Limits(),
+        resets_at=RESETS_AT,
+        stale=True,
+        allow_when_stale=True,
+    )
+
+    assert decision.allowed is True
+    assert decision.reason is Reason.WITHIN_LIMITS
+
+
+def test_a_reached_limit_is_named_even_when_stale() -> None:
+    decision = decide(
+        Usage(60, 60), "g", minor=True, limits=Limits(), resets_at=RESETS_AT, stale=True
+    )
+
+    assert decision.reason is Reason.GAME_LIMIT_REACHED
+
+
+def test_staleness_never_limits_an_adult() -> None:
+    decision = decide(
+        Usage(500, 500),
+        "g",
+        minor=False,
+        limits=Limits(),
+        resets_at=RESETS_AT,
+        stale=True,
+    )
+
+    assert decision.allowed is True

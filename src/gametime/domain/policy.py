@@ -28,6 +28,7 @@ class Reason(StrEnum):
     WITHIN_LIMITS = "within_limits"
     GAME_LIMIT_REACHED = "game_limit_reached"
     TOTAL_LIMIT_REACHED = "total_limit_reached"
+    DATA_STALE = "data_stale"
     NOT_LIMITED = "not_a_minor"
 
 
@@ -57,9 +58,20 @@ def remaining(limit: int, used: int) -> int:
 
 
 def decide(
-    usage: Usage, game_id: str, minor: bool, limits: Limits, resets_at: datetime
+    usage: Usage,
+    game_id: str,
+    minor: bool,
+    limits: Limits,
+    resets_at: datetime,
+    stale: bool = False,
+    allow_when_stale: bool = False,
 ) -> Decision:
-    """Apply the policy. When both limits are reached, the total is named."""
+    """Apply the policy. When both limits are reached, the total is named.
+
+    `stale` says the counts may miss recent play (the processors lag behind). A
+    minor is then refused unless `allow_when_stale`: refusing is the safe side,
+    since a stale count can only be too low.
+    """
     if not minor:
         return Decision(
             True, Reason.NOT_LIMITED, False, None, None, None, None, resets_at
@@ -71,6 +83,8 @@ def decide(
         reason = Reason.TOTAL_LIMIT_REACHED
     elif usage.game_minutes >= game_limit:
         reason = Reason.GAME_LIMIT_REACHED
+    elif stale and not allow_when_stale:
+        reason = Reason.DATA_STALE
     else:
         reason = Reason.WITHIN_LIMITS
     return Decision(
