@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml requirements/lock.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c requirements/lock.txt -e '.[dev]'
+	$(BIN)/python -m pip install -q -c requirements/lock.txt -e '.[dev,spark]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -32,6 +32,11 @@ test: lint types unit
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# The Spark processor beside the native one (the stack must be up: make stack-up).
+.PHONY: bench-spark
+bench-spark: install
+	$(BIN)/python bench/spark.py
 
 # The local Kafka, Redis and Cassandra (no Docker needed); tests start them by
 # themselves when they are not running.

@@ -9,6 +9,7 @@ events.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import os
 import subprocess
 import uuid
@@ -46,19 +47,35 @@ def stack() -> Iterator[None]:
         subprocess.run([str(STACK), "down", *started], check=False)
 
 
-_databases = iter(range(1, 16))
+# Databases 1 to 15 (0 is the service's), lent to one test at a time: a test takes
+# the lowest free one and gives it back when it ends, so the suite never runs out
+# and tests stay clear of the high numbers that benchmarks use.
+_free_databases = list(range(1, 16))
 
 
-@pytest.fixture
-def redis_db(stack: None) -> int:
-    """A Redis database of this test's own, emptied before use."""
-    db = next(_databases, None)
-    if db is None:
-        pytest.fail("more than 15 Redis-backed tests in one session; reuse databases")
+def _scratch_db() -> Iterator[int]:
+    if not _free_databases:
+        pytest.fail("a test holds more than 15 Redis databases at once")
+    db = _free_databases.pop(0)
     client = redis.Redis(port=REDIS_PORT, db=db)
     client.flushdb()  # the test's own scratch database, never the service's
     client.close()
-    return db
+    try:
+        yield db
+    finally:
+        bisect.insort(_free_databases, db)
+
+
+@pytest.fixture
+def redis_db(stack: None) -> Iterator[int]:
+    """A Redis database of this test's own, emptied before use."""
+    yield from _scratch_db()
+
+
+@pytest.fixture
+def second_redis_db(stack: None) -> Iterator[int]:
+    """Another database of this test's own, for a second pipeline beside the first."""
+    yield from _scratch_db()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from gametime.domain.clock import Clock, SystemClock
 from gametime.domain.events import EventParser
 from gametime.ports import (
     EventPublisher,
+    EventSource,
     MinuteStore,
     ProfileStore,
     RawEventArchive,
@@ -72,26 +73,48 @@ def open_stream_processor(
     settings: Settings, clock: Clock | None = None
 ) -> tuple[StreamProcessor, list[Closer]]:
     """A consumer-group member that counts the topic's events into Redis."""
-    from gametime.adapters.kafka import KafkaEventSource, KafkaPublisher
+    from gametime.adapters.kafka import KafkaEventSource
 
-    clock = clock or SystemClock()
-    _ensure_topics(settings)
-    minutes, closers = _redis(settings)
-    raw_events = _cassandra(settings, clock, closers)
-    dead_letters = KafkaPublisher(
-        settings.kafka_config(), settings.kafka_topic, settings.kafka_dead_letter_topic
-    )
+    ensure_stream_topics(settings)
     source = KafkaEventSource(
         settings.kafka_config(),
         settings.kafka_topic,
         settings.kafka_group_id,
         settings.processor_batch_size,
         settings.processor_poll_timeout_seconds,
+        settings.processor_session_timeout_seconds,
     )
 
     async def close_source() -> None:
         source.close()
 
+    try:
+        processor, closers = open_record_processor(settings, source, clock, source.lag)
+    except Exception:
+        source.close()  # a sink that cannot be reached must not leave a consumer
+        raise
+    return processor, [*closers, close_source]
+
+
+def open_record_processor(
+    settings: Settings,
+    source: EventSource,
+    clock: Clock | None = None,
+    lag: Callable[[], int] | None = None,
+) -> tuple[StreamProcessor, list[Closer]]:
+    """A StreamProcessor over any source, with the distributed backend's sinks.
+
+    The Spark job runs one on each partition of a micro-batch. The topics must
+    exist already (`ensure_stream_topics`).
+    """
+    from gametime.adapters.kafka import KafkaPublisher
+
+    clock = clock or SystemClock()
+    minutes, closers = _redis(settings)
+    raw_events = _cassandra(settings, clock, closers)
+    dead_letters = KafkaPublisher(
+        settings.kafka_config(), settings.kafka_topic, settings.kafka_dead_letter_topic
+    )
     processor = StreamProcessor(
         source,
         _parser(settings, clock),
@@ -99,9 +122,9 @@ def open_stream_processor(
         dead_letters,
         max_message_bytes=settings.max_message_bytes,
         max_events_per_message=settings.max_batch_events,
-        lag=source.lag,
+        lag=lag,
     )
-    return processor, [*closers, dead_letters.close, close_source]
+    return processor, [*closers, dead_letters.close]
 
 
 def _parser(settings: Settings, clock: Clock) -> EventParser:
@@ -163,7 +186,7 @@ def _embedded(settings: Settings, clock: Clock) -> Backend:
 def _distributed(settings: Settings, clock: Clock) -> Backend:
     from gametime.adapters.kafka import KafkaPublisher
 
-    _ensure_topics(settings)
+    ensure_stream_topics(settings)
     redis, closers = _redis(settings)
     cassandra = _cassandra(settings, clock, closers)
     publisher = KafkaPublisher(
@@ -214,7 +237,8 @@ def _cassandra(
     return store
 
 
-def _ensure_topics(settings: Settings) -> None:
+def ensure_stream_topics(settings: Settings) -> None:
+    """Create the events and dead-letter topics when missing; existing ones stay."""
     from gametime.adapters.kafka import ensure_topics
 
     ensure_topics(
@@ -224,3 +248,7 @@ def _ensure_topics(settings: Settings) -> None:
             settings.kafka_dead_letter_topic: 1,
         },
     )
+
+
+# The former private name; bench/pipeline.py still imports it.
+_ensure_topics = ensure_stream_topics

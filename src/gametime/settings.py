@@ -90,7 +90,20 @@ class Settings(BaseSettings):
     # Processor
     processor_batch_size: int = Field(default=10_000, ge=1)
     processor_poll_timeout_seconds: float = Field(default=0.05, gt=0)
+    # How soon the group gives a crashed processor's partitions to the others (or to
+    # it, restarted). Kafka's 45 s default stalls those partitions that long; the
+    # heartbeat runs on a client thread, so a busy batch never misses one. Brokers
+    # accept 6 s to 30 min by default.
+    processor_session_timeout_seconds: float = Field(default=10.0, ge=6, le=1800)
     max_message_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    # Spark processor (`gametime spark`, see docs/spark.md). The checkpoint plays
+    # the consumer group's part: a query restarted on it resumes where it stopped.
+    spark_master: str = "local[2]"
+    spark_checkpoint_dir: str = "var/spark-checkpoint"  # a path, or a URI: hdfs://
+    spark_jars_dir: Path | None = None  # from deploy/stack/spark.sh fetch
+    spark_trigger_seconds: float = Field(default=1.0, ge=0)
+    spark_max_offsets_per_trigger: int = Field(default=500_000, ge=1)
 
     # Access: keys as SHA-256 digests with scopes (see gametime.api.security)
     auth_required: bool = True

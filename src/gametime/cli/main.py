@@ -49,6 +49,7 @@ def run() -> None:
         rebuild,
         sample,
         serve,
+        spark,
     )
 
     app()
