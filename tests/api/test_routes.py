@@ -302,3 +302,12 @@ def test_health_and_openapi(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok", "backend": "embedded"}
     paths = client.get("/openapi.json").json()["paths"]
     assert "/v1/users/{user_id}/games/{game_id}/allowance" in paths
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1969-12-31", "9999-12-31"])
+def test_days_outside_the_kept_range_get_422(client: TestClient, day: str) -> None:
+    response = client.get("/v1/users/u1/playtime", params={"date": day})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "date"]
+    assert "outside the days kept" in response.json()["detail"][0]["msg"]

@@ -6,8 +6,10 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
+from pydantic import AfterValidator
 
 from gametime.backend import Backend
+from gametime.domain.calendar import check_day
 from gametime.domain.events import MAX_ID_LENGTH
 from gametime.errors import InvalidInput
 
@@ -28,6 +30,7 @@ GameIdPath = Annotated[
 DayQuery = Annotated[
     date | None,
     Query(alias="date", description="Local day, YYYY-MM-DD; today when omitted"),
+    AfterValidator(lambda day: None if day is None else check_day(day)),
 ]
 
 

@@ -9,6 +9,7 @@ import typer
 
 from gametime.backend import open_backend
 from gametime.cli.main import app, configure_logging, settings_or_exit
+from gametime.domain.calendar import check_day
 from gametime.services.rebuild import Rebuilder, RebuildReport
 from gametime.settings import Settings
 
@@ -20,9 +21,11 @@ def rebuild(
 ) -> None:
     """Recompute a day's minute state from the raw events and report the changes."""
     try:
-        parsed = date.fromisoformat(day)
+        parsed = check_day(date.fromisoformat(day))
     except ValueError as exc:
-        raise typer.BadParameter(f"{day!r} is not a date like 2024-07-17") from exc
+        raise typer.BadParameter(
+            f"{day!r}: {exc}; give a date like 2024-07-17", param_hint="--date"
+        ) from exc
     settings = settings_or_exit()
     configure_logging(settings)
     report = asyncio.run(_rebuild(settings, parsed, user))

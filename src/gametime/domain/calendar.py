@@ -21,6 +21,22 @@ from gametime.domain.event_time import US_PER_MINUTE, US_PER_SECOND
 MINUTES_PER_DAY_MAX = 1920
 
 
+# The days the service can speak of: events start in 1970, and the calendar needs
+# the day after any day it shows, which the last days of year 9999 do not have.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9999, 12, 28)
+
+
+def check_day(day: date) -> date:
+    """`day` itself, or a ValueError naming the days that can be asked about."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(
+            f"{day.isoformat()!r} is outside the days kept, "
+            f"{FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+        )
+    return day
+
+
 @dataclass(frozen=True, slots=True)
 class DaySpan:
     """One local day as the half-open range of instants [start_us, end_us)."""
