@@ -33,6 +33,12 @@ test: lint types unit
 bench: install
 	$(BIN)/python bench/run.py
 
+# The distributed pipeline on Kafka, Redis and Cassandra (the stack must be up:
+# make stack-up). BENCH_ARGS passes options, e.g. BENCH_ARGS="--only throughput".
+.PHONY: bench-pipeline
+bench-pipeline: install
+	$(BIN)/python bench/pipeline.py $(BENCH_ARGS)
+
 # The Spark processor beside the native one (the stack must be up: make stack-up).
 .PHONY: bench-spark
 bench-spark: install

@@ -46,9 +46,12 @@ start() {
     [[ ${GAMETIME_REDIS_EPHEMERAL:-0} == 1 ]] && aof=no
     log "starting Redis on 127.0.0.1:$PORT (appendonly $aof); log in $LOG_FILE"
     # No RDB save points: with AOF on they only add fork pauses.
+    # hash-max-listpack-value 256: a user-day's packed minutes are at most 242
+    # bytes, so every user-day hash stays a compact listpack; at the default 64,
+    # days with play far apart become hash tables (docs/benchmarks.md).
     redis-server --daemonize yes --bind 127.0.0.1 --port "$PORT" \
       --dir "$HOME_DIR" --logfile "$LOG_FILE" --pidfile "$PID_FILE" \
-      --save "" --appendonly "$aof" ||
+      --save "" --appendonly "$aof" --hash-max-listpack-value 256 ||
       die "redis-server did not start; see $LOG_FILE"
   fi
   wait_until "$START_TIMEOUT" "$LOG_FILE" "Redis on 127.0.0.1:$PORT" answers_pong

@@ -161,6 +161,20 @@ def test_no_minutes_pack_to_nothing_and_nothing_unpacks_to_no_minutes(
     assert unpack(empty) == 0
 
 
+@given(minute_lists)
+def test_packed_bytes_are_the_bitmap_from_its_first_to_its_last_non_zero_byte(
+    minutes: list[int],
+) -> None:
+    # The exact bytes matter beyond round trips: stores keep them and the Redis
+    # merge script reads them.
+    bitmap = to_bytes(minutes_of(minutes))
+    kept = bitmap.strip(b"\0")
+    start = len(bitmap) - len(bitmap.lstrip(b"\0"))
+    assert pack(minutes_of(minutes)) == (
+        start.to_bytes(2, "big") + kept if kept else b""
+    )
+
+
 def test_an_evening_hour_packs_into_a_few_bytes() -> None:
     packed = pack(minutes_of(range(20 * 60, 21 * 60)))
     assert len(packed) <= 2 + 60 // 8 + 1

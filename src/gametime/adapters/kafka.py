@@ -172,6 +172,7 @@ class KafkaEventSource:
         group_id: str,
         batch_size: int,
         poll_timeout_s: float,
+        session_timeout_s: float = 10.0,
     ) -> None:
         self.consumer = Consumer(
             {
@@ -180,6 +181,13 @@ class KafkaEventSource:
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
                 "partition.assignment.strategy": "cooperative-sticky",
+                "session.timeout.ms": int(session_timeout_s * 1000),
+                "heartbeat.interval.ms": int(session_timeout_s * 1000 / 3),
+                # Once its prefetch queue is full, the client waits this long before
+                # fetching again; at the 1 s default a fast processor empties the
+                # queue and then idles: it consumed 190,000 messages a second here,
+                # 1.3 million with 20 ms.
+                "fetch.queue.backoff.ms": 20,
             }
         )
         self.consumer.subscribe([topic])
@@ -194,6 +202,7 @@ class KafkaEventSource:
             None, self.consumer.consume, self.batch_size, self.poll_timeout_s
         )
         records = []
+        pending, topic = self._pending, self.topic  # one topic is subscribed
         for message in messages:
             error = message.error()
             if error is not None:
@@ -201,9 +210,10 @@ class KafkaEventSource:
                     logger.warning("consumer error: %s", error)
                 continue
             partition, offset = message.partition() or 0, message.offset() or 0
-            self._pending[partition] = offset + 1
-            origin = f"{message.topic()}/{partition}/{offset}"
-            records.append(Record(message.value() or b"", origin))
+            pending[partition] = offset + 1
+            records.append(
+                Record(message.value() or b"", f"{topic}/{partition}/{offset}")
+            )
         return records
 
     async def commit(self) -> None:
@@ -227,11 +237,17 @@ class KafkaEventSource:
         self.consumer.commit(offsets=offsets, asynchronous=False)
 
     def lag(self) -> int:
-        """Messages not yet consumed on the partitions this member holds."""
+        """Messages not yet consumed on the partitions this member holds.
+
+        The end offsets are the ones the last fetches brought back, not asked of the
+        broker: a query waits behind the consumer's long-polling fetch on the same
+        connection (up to fetch.wait.max.ms per partition), and callers run it on
+        the event loop, which then stalls: visibility p99 went from 0.16 s to 1.6 s.
+        """
         behind = 0
         for position in self.consumer.position(self.consumer.assignment()):
-            _low, high = self.consumer.get_watermark_offsets(position, timeout=5)
-            if position.offset >= 0:
+            _low, high = self.consumer.get_watermark_offsets(position, cached=True)
+            if position.offset >= 0 and high >= 0:
                 behind += max(high - position.offset, 0)
         return behind
 

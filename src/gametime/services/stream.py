@@ -11,19 +11,36 @@ harmless.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import orjson
+
 from gametime.domain.batch import parse_items, split_body
 from gametime.domain.events import Event, EventParser
-from gametime.errors import BackendError, InvalidInput
+from gametime.errors import BackendError, InvalidEvent, InvalidInput
 from gametime.ports import DeadLetter, DeadLetterSink, EventSource, Record
 from gametime.retry import Backoff
 from gametime.services.processing import EventProcessor
 
 logger = logging.getLogger(__name__)
+
+
+# A batch allocates several objects per event, all freed by reference counting.
+# Python's default thresholds would still run a collection every 700 allocations,
+# and a full one over every long-lived object now and then: a third of the time of
+# a busy processor. Collections stay on (a leaked cycle is still found), just rarer.
+GC_THRESHOLD = 50_000
+
+
+def relax_gc() -> None:
+    """Tune the cyclic collector for a long-running processor; call once at start."""
+    gc.collect()
+    gc.freeze()  # what start-up built lives forever: never traverse it again
+    gc.set_threshold(GC_THRESHOLD, 50, 100)
 
 
 @dataclass
@@ -84,23 +101,51 @@ class StreamProcessor:
 
     def _decode(self, records: list[Record]) -> tuple[list[Event], list[DeadLetter]]:
         now_us = self.parser.clock.now_us()
+        parse = self.parser.parse
+        limit = self.max_message_bytes
         events: list[Event] = []
         letters: list[DeadLetter] = []
         for record in records:
-            try:
-                items = self._items(record)
-            except InvalidInput as exc:
-                letters.append(
-                    DeadLetter(record.value, exc.field, exc.message, record.origin)
-                )
-                continue
-            batch = parse_items(items, self.parser, now_us)
-            events += batch.events
-            letters += [
-                DeadLetter(record.value, r.field, r.reason, record.origin)
-                for r in batch.rejections
-            ]
+            # Most messages hold one JSON object, as the publisher writes them: they
+            # are parsed here directly. Anything else (an array, JSON lines, too
+            # large, not JSON) takes the general path, which decides the same way.
+            value = record.value
+            if len(value) <= limit:
+                try:
+                    item = orjson.loads(value)
+                except orjson.JSONDecodeError:
+                    item = None
+                if type(item) is dict:
+                    try:
+                        events.append(parse(item, now_us))
+                    except InvalidEvent as exc:
+                        letters.append(
+                            DeadLetter(value, exc.field, exc.message, record.origin)
+                        )
+                    continue
+            self._decode_any(record, now_us, events, letters)
         return events, letters
+
+    def _decode_any(
+        self,
+        record: Record,
+        now_us: int,
+        events: list[Event],
+        letters: list[DeadLetter],
+    ) -> None:
+        try:
+            items = self._items(record)
+        except InvalidInput as exc:
+            letters.append(
+                DeadLetter(record.value, exc.field, exc.message, record.origin)
+            )
+            return
+        batch = parse_items(items, self.parser, now_us)
+        events += batch.events
+        letters += [
+            DeadLetter(record.value, r.field, r.reason, record.origin)
+            for r in batch.rejections
+        ]
 
     def _items(self, record: Record) -> list[object]:
         if len(record.value) > self.max_message_bytes:
