@@ -22,6 +22,7 @@ from gametime.ports import (
     RawEventStore,
     RejectionStore,
 )
+from gametime.services.health import FreshnessRules, HealthService, ProcessorHeartbeat
 from gametime.services.ingest import IngestService
 from gametime.services.playtime import PlaytimeService
 from gametime.services.processing import EventProcessor, InlinePublisher
@@ -49,6 +50,7 @@ class Backend:
     raw_events: RawEventStore
     archive: RawEventArchive
     rejections: RejectionStore
+    health: HealthService
     closers: list[Closer] = field(default_factory=list)
     purge: Callable[[], Awaitable[int]] | None = None
 
@@ -127,6 +129,17 @@ def open_record_processor(
     return processor, [*closers, dead_letters.close]
 
 
+def open_heartbeat(
+    settings: Settings, lag: Callable[[], int], clock: Clock | None = None
+) -> tuple[ProcessorHeartbeat, list[Closer]]:
+    """What a processor runs beside its loop to report its lag to the API."""
+    redis, closers = _redis(settings)
+    heartbeat = ProcessorHeartbeat(
+        redis, settings.kafka_group_id, lag, clock or SystemClock()
+    )
+    return heartbeat, closers
+
+
 def _parser(settings: Settings, clock: Clock) -> EventParser:
     return EventParser(settings.zone, clock, settings.max_future_skew_seconds)
 
@@ -138,6 +151,7 @@ def _services(
     rejections: RejectionStore,
     minutes: MinuteStore,
     profiles: ProfileStore,
+    health: HealthService,
 ) -> tuple[IngestService, PlaytimeService]:
     ingest = IngestService(
         _parser(settings, clock), publisher, rejections, settings.max_batch_events
@@ -149,6 +163,8 @@ def _services(
         clock,
         settings.limits(),
         settings.unknown_user_is_minor,
+        health,
+        settings.allow_minors_when_stale,
     )
     return ingest, playtime
 
@@ -160,8 +176,10 @@ def _embedded(settings: Settings, clock: Clock) -> Backend:
         settings.sqlite_path, settings.calendar(), clock, settings.retention_seconds
     )
     processor = EventProcessor(store, store, settings.calendar())
+    # Counting happens in the request itself: the embedded counts are never stale.
+    health = HealthService(clock)
     ingest, playtime = _services(
-        settings, clock, InlinePublisher(processor), store, store, store
+        settings, clock, InlinePublisher(processor), store, store, store, health
     )
 
     async def close_store() -> None:
@@ -178,6 +196,7 @@ def _embedded(settings: Settings, clock: Clock) -> Backend:
         raw_events=store,
         archive=store,
         rejections=store,
+        health=health,
         closers=[close_store],
         purge=store.purge_expired,
     )
@@ -193,8 +212,19 @@ def _distributed(settings: Settings, clock: Clock) -> Backend:
         settings.kafka_config(), settings.kafka_topic, settings.kafka_dead_letter_topic
     )
     processor = EventProcessor(cassandra, redis, settings.calendar())
+    health = HealthService(
+        clock,
+        FreshnessRules(
+            settings.kafka_group_id,
+            settings.stale_after_seconds,
+            settings.stale_max_lag_messages,
+        ),
+        board=redis,
+        minute_marker=redis,
+        durable_marker=cassandra,
+    )
     ingest, playtime = _services(
-        settings, clock, publisher, publisher, redis, cassandra
+        settings, clock, publisher, publisher, redis, cassandra, health
     )
     return Backend(
         settings,
@@ -207,6 +237,7 @@ def _distributed(settings: Settings, clock: Clock) -> Backend:
         raw_events=cassandra,
         archive=cassandra,
         rejections=publisher,
+        health=health,
         closers=[*closers, publisher.close],
     )
 

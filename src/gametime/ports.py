@@ -121,3 +121,38 @@ class ProfileStore(Protocol):
     async def get_profile(self, user_id: str) -> Profile | None: ...
 
     async def put_profile(self, profile: Profile) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorReport:
+    """A processor's last word: how far behind its partitions it is, and when."""
+
+    member: str
+    lag: int
+    at_us: int
+
+
+class ProcessorBoard(Protocol):
+    """Where processors say they are alive and how far behind they are."""
+
+    async def report_processor(self, group: str, report: ProcessorReport) -> None: ...
+
+    async def processor_reports(self, group: str) -> list[ProcessorReport]: ...
+
+
+class StateMarker(Protocol):
+    """A mark kept beside a store's state, to notice when the state was lost.
+
+    The mark is written in the minute store and in the durable store together; a
+    minute store that comes back without it lost its data.
+    """
+
+    async def state_mark(self) -> str | None: ...
+
+    async def set_state_mark(self, mark: str) -> None: ...
+
+
+class DurableStateMarker(StateMarker, Protocol):
+    async def claim_state_mark(self, mark: str) -> str:
+        """Set the mark unless one exists; returns the mark that holds."""
+        ...

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     cassandra_ssl_ca_certs: Path | None = None  # set to connect with TLS
     raw_event_ttl_days: int = Field(default=0, ge=0)  # 0 keeps raw events forever
 
+    # Freshness: counts are stale when no processor reported for this long, or when
+    # the processors lag more messages than this; minors are then refused unless
+    # GAMETIME_ALLOW_MINORS_WHEN_STALE is true.
+    stale_after_seconds: float = Field(default=15.0, gt=0)
+    stale_max_lag_messages: int = Field(default=100_000, ge=0)
+    allow_minors_when_stale: bool = False
+
     # Processor
     processor_batch_size: int = Field(default=10_000, ge=1)
     processor_poll_timeout_seconds: float = Field(default=0.05, gt=0)

@@ -299,7 +299,12 @@ def test_raw_events_are_listed_in_pages(client: TestClient) -> None:
 
 
 def test_health_and_openapi(client: TestClient) -> None:
-    assert client.get("/healthz").json() == {"status": "ok", "backend": "embedded"}
+    assert client.get("/healthz").json() == {
+        "status": "ok",
+        "backend": "embedded",
+        "problems": [],
+        "lag": None,
+    }
     paths = client.get("/openapi.json").json()["paths"]
     assert "/v1/users/{user_id}/games/{game_id}/allowance" in paths
 

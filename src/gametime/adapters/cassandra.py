@@ -61,6 +61,7 @@ from gametime.ports import EventPage, StoredEvent
 logger = logging.getLogger(__name__)
 
 DAY_USER_BUCKETS = 64
+STATE_MARK = "minute-state-mark"
 BATCH_ROWS = 50  # stays under Cassandra's 5 KiB batch-size warning for small events
 _RETRYABLE = (
     NoHostAvailable,
@@ -116,6 +117,16 @@ MIGRATIONS = (
                 user_id text PRIMARY KEY,
                 birth_date date,
                 minor boolean
+            )""",
+        ),
+    ),
+    Migration(
+        4,
+        "named values of the service, such as the state mark",
+        (
+            """CREATE TABLE IF NOT EXISTS {ks}.meta (
+                name text PRIMARY KEY,
+                value text
             )""",
         ),
     ),
@@ -264,6 +275,11 @@ class CassandraStore:
         self._put_profile = prepare(
             "INSERT INTO {ks}.profiles (user_id, birth_date, minor) VALUES (?, ?, ?)"
         )
+        self._get_meta = prepare("SELECT value FROM {ks}.meta WHERE name = ?")
+        self._put_meta = prepare("INSERT INTO {ks}.meta (name, value) VALUES (?, ?)")
+        self._claim_meta = prepare(
+            "INSERT INTO {ks}.meta (name, value) VALUES (?, ?) IF NOT EXISTS"
+        )
 
     async def close(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.cluster.shutdown)
@@ -341,6 +357,20 @@ class CassandraStore:
         await self._execute(
             self._put_profile.bind((profile.user_id, profile.birth_date, profile.minor))
         )
+
+    # -- the state mark ------------------------------------------------------------
+
+    async def state_mark(self) -> str | None:
+        rows = await self._execute(self._get_meta.bind((STATE_MARK,)))
+        return rows[0].value if rows else None
+
+    async def set_state_mark(self, mark: str) -> None:
+        await self._execute(self._put_meta.bind((STATE_MARK, mark)))
+
+    async def claim_state_mark(self, mark: str) -> str:
+        """Set the mark unless one is set (a lightweight transaction); the winner."""
+        row = (await self._execute(self._claim_meta.bind((STATE_MARK, mark))))[0]
+        return mark if row[0] else str(row.value)
 
     # -- driver bridge -------------------------------------------------------------
 

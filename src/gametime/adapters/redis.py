@@ -5,17 +5,22 @@ and for memory (one small hash per active user-day):
 
     gt:{<user>}:<yyyy-mm-dd>   hash: game id -> packed minutes; "" -> the day's total
     gt:{<user>}:profile        hash: birth_date, minor
+    gt:{meta}:processors:<group>  hash: member -> "<lag> <reported at, us>"
+    gt:{meta}:state-mark       the mark that tells lost state (see ports.StateMarker)
 
 `<user>` is the id percent-encoded with no safe characters, so no id can contain a
 brace, a colon or a space that would break the tag or collide with another id.
 Packed minutes are the `domain.minutes.pack` form; the Lua script below ORs new
 minutes into them on the server, so a write is idempotent and atomic per user-day.
 Every write refreshes the day's TTL to the retention; nothing ever flushes keys.
+Fields whose minutes this process already wrote are not sent again (see
+`written_minutes`): most heartbeats repeat a minute already stored.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date
 from typing import Any
 from urllib.parse import quote
@@ -25,17 +30,24 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from gametime.adapters.written_minutes import WrittenMinutes
 from gametime.domain.minutes import MinuteMarks, pack, unpack
 from gametime.domain.profiles import Profile
 from gametime.errors import BackendError, BackendUnavailable
-from gametime.ports import DayUsage
+from gametime.ports import DayUsage, ProcessorReport
 
 logger = logging.getLogger(__name__)
 
 TOTAL_FIELD = ""  # game ids are never empty, so the total cannot collide with one
+# User-days merged by one script call: enough to make the call's own cost small,
+# few enough that Redis is never blocked for more than about a millisecond.
+MERGE_KEYS_PER_CALL = 256
 
-# KEYS[1]: the user-day hash. ARGV[1]: TTL seconds, then pairs of field and packed
-# minutes. Packed values are a 2-byte start offset and the bytes from there.
+# KEYS: user-day hashes. ARGV[1]: TTL seconds; ARGV[1 + k]: how many fields KEYS[k]
+# gets; then the pairs of field and packed minutes, key after key. Packed values are
+# a 2-byte start offset and the bytes from there. One call merges many user-days
+# because the per-command cost, not the merge, is what a busy processor pays for.
+# TODO(#3): on Redis Cluster the keys of one call must share a slot; group them so.
 MERGE_SCRIPT = """
 local function split(packed)
   return string.byte(packed, 1) * 256 + string.byte(packed, 2), string.sub(packed, 3)
@@ -60,20 +72,43 @@ local function union(old, new)
   return string.char(math.floor(first / 256), first % 256) .. table.concat(out)
 end
 
-for i = 2, #ARGV, 2 do
-  local old = redis.call('HGET', KEYS[1], ARGV[i])
-  if old then
-    redis.call('HSET', KEYS[1], ARGV[i], union(old, ARGV[i + 1]))
-  else
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+local at = #KEYS + 2
+for k = 1, #KEYS do
+  local key = KEYS[k]
+  local count = tonumber(ARGV[k + 1])
+  local fields = {}
+  for i = 1, count do fields[i] = ARGV[at + 2 * i - 2] end
+  local old = redis.call('HMGET', key, unpack(fields))
+  local merged = {}
+  for i = 1, count do
+    local new = ARGV[at + 2 * i - 1]
+    merged[2 * i - 1] = fields[i]
+    merged[2 * i] = old[i] and union(old[i], new) or new
   end
+  redis.call('HSET', key, unpack(merged))
+  redis.call('EXPIRE', key, ARGV[1])
+  at = at + 2 * count
 end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 0
+return #KEYS
 """
 
 
+# What percent-encoding never changes; most ids are only that, and checking is
+# cheaper than encoding.
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.~-]+")
+
+
+STATE_MARK_KEY = "gt:{meta}:state-mark"
+PROCESSOR_REPORTS_TTL_S = 86_400  # a group that stopped for a day leaves no trace
+
+
+def processors_key(group: str) -> str:
+    return f"gt:{{meta}}:processors:{quote(group, safe='')}"
+
+
 def user_tag(user_id: str) -> str:
+    if _UNQUOTED.fullmatch(user_id):
+        return "{" + user_id + "}"
     return "{" + quote(user_id, safe="") + "}"
 
 
@@ -88,9 +123,15 @@ def profile_key(user_id: str) -> str:
 class RedisStore:
     """Implements MinuteStore and ProfileStore on one Redis (or Redis Cluster)."""
 
-    def __init__(self, client: aioredis.Redis, retention_s: int) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        retention_s: int,
+        written: WrittenMinutes | None = None,
+    ) -> None:
         self.client = client
         self.retention_s = retention_s
+        self.written = WrittenMinutes() if written is None else written
         self._merge = client.register_script(MERGE_SCRIPT)
 
     @classmethod
@@ -119,18 +160,49 @@ class RedisStore:
         await self._call(self.client.ping())
 
     async def mark_minutes(self, marks: MinuteMarks) -> None:
-        fields: dict[str, list[bytes | str]] = {}
-        for (user_id, day, game_id), minutes in marks.games.items():
-            fields.setdefault(day_key(user_id, day), []).extend(
-                (game_id, pack(minutes))
-            )
-        for (user_id, day), minutes in marks.totals.items():
-            fields[day_key(user_id, day)].extend((TOTAL_FIELD, pack(minutes)))
+        """Merge the marks, sending only fields with minutes not yet written."""
+        written = self.written
+        written.forget_if_old()
+        games = written.unwritten(marks.games.items())
+        fields: dict[tuple[str, date], list[bytes | str]] = {}
+        for (user_id, day, game_id), minutes in games:
+            fields.setdefault((user_id, day), []).extend((game_id, pack(minutes)))
+        # A total only holds its games' minutes, and every game minute written is
+        # in the total too (one script call writes both): a user-day without new
+        # game minutes has no new total minutes, and needs no look-up.
+        totals = written.unwritten(
+            ((*user_day, TOTAL_FIELD), minutes)
+            for user_day, minutes in marks.totals.items()
+            if user_day in fields
+        )
+        for (user_id, day, _), minutes in totals:
+            fields[(user_id, day)].extend((TOTAL_FIELD, pack(minutes)))
+        if not fields:
+            return
+        try:
+            await self._merge_fields(fields)
+        except BackendError:
+            written.forget()
+            raise
+        written.remember(games)
+        written.remember(totals)
 
+    async def _merge_fields(
+        self, fields: dict[tuple[str, date], list[bytes | str]]
+    ) -> None:
+        user_days = list(fields.items())
         async with self.client.pipeline(transaction=False) as pipe:
-            for key, pairs in fields.items():
+            for start in range(0, len(user_days), MERGE_KEYS_PER_CALL):
+                chunk = user_days[start : start + MERGE_KEYS_PER_CALL]
+                counts = [len(pairs) // 2 for _, pairs in chunk]
                 await self._merge(
-                    keys=[key], args=[self.retention_s, *pairs], client=pipe
+                    keys=[day_key(user_id, day) for (user_id, day), _ in chunk],
+                    args=[
+                        self.retention_s,
+                        *counts,
+                        *(item for _, pairs in chunk for item in pairs),
+                    ],
+                    client=pipe,
                 )
             await self._call(pipe.execute())
 
@@ -188,6 +260,8 @@ class RedisStore:
             raise BackendError(f"Redis failed: {exc}") from exc
 
     async def replace_day(self, user_id: str, day: date, marks: MinuteMarks) -> None:
+        # A replaced day may lose minutes this process remembers writing.
+        self.written.forget()
         own = marks.of_user_day(user_id, day)
         items: list[str | bytes] = []
         for (_user, _day, game_id), minutes in own.games.items():
@@ -201,3 +275,27 @@ class RedisStore:
                 pipe.hset(key, items=items)
                 pipe.expire(key, self.retention_s)
             await self._call(pipe.execute())
+
+    # -- processor reports and the state mark --------------------------------------
+
+    async def report_processor(self, group: str, report: ProcessorReport) -> None:
+        key = processors_key(group)
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.hset(key, report.member, f"{report.lag} {report.at_us}")
+            pipe.expire(key, PROCESSOR_REPORTS_TTL_S)
+            await self._call(pipe.execute())
+
+    async def processor_reports(self, group: str) -> list[ProcessorReport]:
+        stored = await self._call(self.client.hgetall(processors_key(group)))
+        reports = []
+        for member, value in stored.items():
+            lag, at_us = value.split()
+            reports.append(ProcessorReport(member.decode(), int(lag), int(at_us)))
+        return reports
+
+    async def state_mark(self) -> str | None:
+        mark = await self._call(self.client.get(STATE_MARK_KEY))
+        return mark.decode() if mark is not None else None
+
+    async def set_state_mark(self, mark: str) -> None:
+        await self._call(self.client.set(STATE_MARK_KEY, mark))

@@ -31,6 +31,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.backend = backend or open_backend(settings)
+        await app.state.backend.health.mark_new_state()
         purger = asyncio.create_task(_purge_periodically(app.state.backend))
         try:
             yield
@@ -54,7 +55,14 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
 
 
 async def healthz(backend: BackendDep) -> HealthOut:
-    return HealthOut(status="ok", backend=backend.settings.backend)
+    """ok, or degraded: processors behind or silent, or minute state lost."""
+    health = await backend.health.check()
+    return HealthOut(
+        status="degraded" if health.degraded else "ok",
+        backend=backend.settings.backend,
+        problems=health.problems,
+        lag=health.lag,
+    )
 
 
 async def _purge_periodically(backend: Backend) -> None:

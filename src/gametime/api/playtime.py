@@ -87,4 +87,5 @@ async def allowance(
         remaining_game_minutes=decision.remaining_game_minutes,
         remaining_total_minutes=decision.remaining_total_minutes,
         resets_at=decision.resets_at,
+        stale=answer.stale,
     )

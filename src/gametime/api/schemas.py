@@ -83,6 +83,10 @@ class AllowanceOut(BaseModel):
     remaining_game_minutes: int | None
     remaining_total_minutes: int | None
     resets_at: datetime = Field(description="Next local midnight: counting restarts")
+    stale: bool = Field(
+        description="The counts may miss recent play (processors behind, or state "
+        "lost); a minor is then refused unless the service allows it"
+    )
 
 
 class ProfileIn(BaseModel):
@@ -123,5 +127,7 @@ class ReferencePlaytimeOut(BaseModel):
 
 
 class HealthOut(BaseModel):
-    status: str
+    status: str = Field(description="ok, or degraded with the problems named")
     backend: str
+    problems: list[str]
+    lag: int | None = Field(description="Messages the processors are behind")

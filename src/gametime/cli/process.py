@@ -10,8 +10,9 @@ import asyncio
 import logging
 import signal
 
-from gametime.backend import open_stream_processor
+from gametime.backend import Closer, open_heartbeat, open_stream_processor
 from gametime.cli.main import app, configure_logging, settings_or_exit
+from gametime.services.stream import StreamProcessor, relax_gc
 from gametime.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -25,8 +26,23 @@ def process() -> None:
     asyncio.run(_process(settings))
 
 
+async def _start_heartbeat(
+    settings: Settings,
+    processor: StreamProcessor,
+    stop: asyncio.Event,
+    closers: list[Closer],
+) -> asyncio.Task[None] | None:
+    """Report the lag every second, so the API can tell when counts are stale."""
+    if processor.lag is None:
+        return None
+    heartbeat, heartbeat_closers = open_heartbeat(settings, processor.lag)
+    closers.extend(heartbeat_closers)
+    return asyncio.create_task(heartbeat.run(stop))
+
+
 async def _process(settings: Settings) -> None:
     processor, closers = open_stream_processor(settings)
+    relax_gc()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -34,9 +50,13 @@ async def _process(settings: Settings) -> None:
     logger.info(
         "processing topic=%s group=%s", settings.kafka_topic, settings.kafka_group_id
     )
+    beating = await _start_heartbeat(settings, processor, stop, closers)
     try:
         stats = await processor.run(stop)
     finally:
+        stop.set()
+        if beating is not None:
+            await beating
         for close in reversed(closers):
             await close()
     logger.info(

@@ -1,42 +1,82 @@
-"""`gametime rebuild`: recount a day's minutes from the raw events."""
+"""`gametime rebuild`: recount minutes from the raw events.
+
+`--date D` recounts one local day (`--user U` for one user). `--all` recounts every
+day of the retention period up to today and then marks the minute store whole
+again, which ends the "state lost" degradation after the store lost its data;
+`--since D` does the same from an older day, for history loaded long ago.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, timedelta
 
 import typer
 
 from gametime.backend import open_backend
 from gametime.cli.main import app, configure_logging, settings_or_exit
 from gametime.domain.calendar import check_day
+from gametime.domain.clock import SystemClock
 from gametime.services.rebuild import Rebuilder, RebuildReport
 from gametime.settings import Settings
 
 
 @app.command()
 def rebuild(
-    day: str = typer.Option(..., "--date", help="Local day to recount, YYYY-MM-DD"),
-    user: str | None = typer.Option(None, help="Only this user"),
+    day: str | None = typer.Option(None, "--date", help="One local day, YYYY-MM-DD"),
+    since: str | None = typer.Option(None, help="Every day from this one to today"),
+    every_day: bool = typer.Option(
+        False, "--all", help="Every day of the retention period"
+    ),
+    user: str | None = typer.Option(None, help="Only this user (with --date)"),
 ) -> None:
-    """Recompute a day's minute state from the raw events and report the changes."""
-    try:
-        parsed = check_day(date.fromisoformat(day))
-    except ValueError as exc:
-        raise typer.BadParameter(
-            f"{day!r}: {exc}; give a date like 2024-07-17", param_hint="--date"
-        ) from exc
+    """Recompute minute state from the raw events and report the changes."""
     settings = settings_or_exit()
     configure_logging(settings)
-    report = asyncio.run(_rebuild(settings, parsed, user))
-    typer.echo(_summary(report))
+    days, whole = _days(settings, day, since, every_day)
+    if user is not None and whole:
+        raise typer.BadParameter("give --user with --date only", param_hint="--user")
+    reports = asyncio.run(_rebuild(settings, days, user, whole))
+    for report in reports:
+        typer.echo(_summary(report))
 
 
-async def _rebuild(settings: Settings, day: date, user: str | None) -> RebuildReport:
+def _days(
+    settings: Settings, day: str | None, since: str | None, every_day: bool
+) -> tuple[list[date], bool]:
+    """The days to recount, and whether they cover the whole state."""
+    if sum((day is not None, since is not None, every_day)) != 1:
+        raise typer.BadParameter("give exactly one of --date, --since and --all")
+    today = settings.calendar().today(SystemClock().now_us())
+    if day is not None:
+        return [_parse(day, "--date")], False
+    first = (
+        _parse(since, "--since")
+        if since is not None
+        else today - timedelta(days=settings.retention_days)
+    )
+    return [first + timedelta(days=n) for n in range((today - first).days + 1)], True
+
+
+def _parse(text: str, option: str) -> date:
+    try:
+        return check_day(date.fromisoformat(text))
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{text!r}: {exc}; give a date like 2024-07-17", param_hint=option
+        ) from exc
+
+
+async def _rebuild(
+    settings: Settings, days: list[date], user: str | None, whole: bool
+) -> list[RebuildReport]:
     backend = open_backend(settings)
     try:
         rebuilder = Rebuilder(backend.archive, backend.minutes, settings.calendar())
-        return await rebuilder.rebuild(day, user)
+        reports = [await rebuilder.rebuild(day, user) for day in days]
+        if whole:
+            await backend.health.restore_mark()
+        return reports
     finally:
         await backend.close()
 

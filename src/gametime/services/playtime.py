@@ -10,6 +10,7 @@ from gametime.domain.clock import Clock
 from gametime.domain.event_time import instant_datetime
 from gametime.domain.policy import Decision, Limits, Usage, decide, remaining
 from gametime.ports import MinuteStore, ProfileStore
+from gametime.services.health import HealthService
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,7 @@ class Allowance:
     game_minutes: int
     total_minutes: int
     decision: Decision
+    stale: bool
 
 
 class PlaytimeService:
@@ -78,7 +80,11 @@ class PlaytimeService:
         clock: Clock,
         limits: Limits,
         unknown_user_is_minor: bool,
+        health: HealthService | None = None,
+        allow_minors_when_stale: bool = False,
     ) -> None:
+        self.health = health
+        self.allow_minors_when_stale = allow_minors_when_stale
         self.minutes = minutes
         self.profiles = profiles
         self.calendar = calendar
@@ -128,12 +134,15 @@ class PlaytimeService:
         game_minutes, total_minutes = await self.minutes.read_game(
             user_id, day, game_id
         )
+        stale = self.health is not None and (await self.health.check()).degraded
         decision = decide(
             Usage(game_minutes, total_minutes),
             game_id,
             minor=await self.is_minor(user_id, day),
             limits=self.limits,
             resets_at=self.calendar.next_midnight(now_us),
+            stale=stale,
+            allow_when_stale=self.allow_minors_when_stale,
         )
         return Allowance(
             user_id=user_id,
@@ -143,6 +152,7 @@ class PlaytimeService:
             game_minutes=game_minutes,
             total_minutes=total_minutes,
             decision=decision,
+            stale=stale,
         )
 
     async def is_minor(self, user_id: str, day: date) -> bool:
