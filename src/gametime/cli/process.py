@@ -12,7 +12,8 @@ import signal
 
 from gametime.backend import Closer, open_heartbeat, open_stream_processor
 from gametime.cli.main import app, configure_logging, settings_or_exit
-from gametime.services.stream import StreamProcessor, relax_gc
+from gametime.gc_tuning import relax_gc
+from gametime.services.stream import StreamProcessor
 from gametime.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ import uvicorn
 from gametime.api.security import local_key
 from gametime.cli.main import app, configure_logging, settings_or_exit
 from gametime.cli.sample import SAMPLE_GAME, SAMPLE_USER
+from gametime.gc_tuning import relax_gc
 from gametime.settings import Settings
 
 
@@ -29,6 +30,7 @@ def serve(
     if banner:
         key = _key_for_banner(settings)
         typer.echo(_banner(f"http://{host}:{port}", key, settings.local_key_path))
+    relax_gc()  # collection pauses were a large part of the p99 latency
     uvicorn.run(
         create_app(settings),
         host=host,

@@ -11,7 +11,6 @@ harmless.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -27,20 +26,6 @@ from gametime.retry import Backoff
 from gametime.services.processing import EventProcessor
 
 logger = logging.getLogger(__name__)
-
-
-# A batch allocates several objects per event, all freed by reference counting.
-# Python's default thresholds would still run a collection every 700 allocations,
-# and a full one over every long-lived object now and then: a third of the time of
-# a busy processor. Collections stay on (a leaked cycle is still found), just rarer.
-GC_THRESHOLD = 50_000
-
-
-def relax_gc() -> None:
-    """Tune the cyclic collector for a long-running processor; call once at start."""
-    gc.collect()
-    gc.freeze()  # what start-up built lives forever: never traverse it again
-    gc.set_threshold(GC_THRESHOLD, 50, 100)
 
 
 @dataclass
