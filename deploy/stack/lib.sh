@@ -55,8 +55,10 @@ maven_fetch() {
 </project>
 POM
   log "fetching $coords with Maven into $dir"
-  mvn -B -q -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
-    -DoutputDirectory="$dir/lib" || die "Maven could not resolve $coords"
+  # Maven prints to stdout even with -q; callers print paths there, so send it away.
+  mvn -B -q -Dstyle.color=never -f "$pom" dependency:copy-dependencies \
+    -DincludeScope=runtime \
+    -DoutputDirectory="$dir/lib" >&2 || die "Maven could not resolve $coords"
   touch "$dir/.complete"
 }
 
