@@ -311,7 +311,8 @@ def test_a_processor_killed_again_and_again_loses_and_doubles_nothing(
 ) -> None:
     events = play(users=1_000, seed=1)
     expected = oracle(events)
-    kills = 5
+    kills = 20
+    started = time.monotonic()
     with pipeline(kafka_settings, tmp_path) as line:
         line.ingest(events)
         total = line.end()
@@ -323,9 +324,16 @@ def test_a_processor_killed_again_and_again_loses_and_doubles_nothing(
         # Every kill landed mid-stream, with work left for the next processor.
         assert all(0 < at < total for at in died_at), died_at
         survivor = line.start()
+        last_kill = time.monotonic()
         wait_until_exact(line, expected)
         survivor.send_signal(signal.SIGTERM)
         assert survivor.wait(timeout=60) == 0, line.log(survivor)
+    print(
+        f"reliability: sigkill-loop kills={kills} events={len(events)} "
+        f"user_days={len(expected)} lost=0 duplicated=0 "
+        f"exact_after_last_kill_s={time.monotonic() - last_kill:.1f} "
+        f"total_s={time.monotonic() - started:.1f}"
+    )
 
 
 def test_a_killed_group_member_hands_its_partitions_to_the_survivor(
