@@ -279,7 +279,3 @@ def ensure_stream_topics(settings: Settings) -> None:
             settings.kafka_dead_letter_topic: 1,
         },
     )
-
-
-# The former private name; bench/pipeline.py still imports it.
-_ensure_topics = ensure_stream_topics

@@ -221,11 +221,6 @@ class RedisStore:
         )
         return unpack(game).bit_count(), unpack(total).bit_count()
 
-    async def read_packed(self, user_id: str, day: date) -> dict[str, bytes]:
-        """The stored packed minutes of a user-day by field, for checks and rebuilds."""
-        stored = await self._call(self.client.hgetall(day_key(user_id, day)))
-        return {field.decode(): packed for field, packed in stored.items()}
-
     async def get_profile(self, user_id: str) -> Profile | None:
         stored = await self._call(self.client.hgetall(profile_key(user_id)))
         if not stored:

@@ -261,11 +261,6 @@ class SqliteStore:
         )
         return [user_id for (user_id,) in rows]
 
-    async def count_raw_events(self) -> int:
-        return await self._read(
-            lambda conn: conn.execute("SELECT count(*) FROM raw_events").fetchone()[0]
-        )
-
     # -- rejections ----------------------------------------------------------------
 
     async def store_rejections(self, rejections: Sequence[Rejection]) -> None:
@@ -361,30 +356,6 @@ class SqliteStore:
                 (user_id, iso_day, now_us),
             ).fetchone()
             return (game[0] if game else 0, total[0] if total else 0)
-
-        return await self._read(query)
-
-    async def read_bitmaps(self, user_id: str, day: date) -> dict[str, bytes]:
-        """Every bitmap of a user-day by game id, with the total under ''."""
-        now_us = self.clock.now_us()
-        key = (user_id, day.isoformat(), now_us)
-
-        def query(conn: sqlite3.Connection) -> dict[str, bytes]:
-            found = dict(
-                conn.execute(
-                    "SELECT game_id, bitmap FROM game_minutes"
-                    " WHERE user_id = ? AND day = ? AND expires_us > ?",
-                    key,
-                ).fetchall()
-            )
-            total = conn.execute(
-                "SELECT bitmap FROM total_minutes"
-                " WHERE user_id = ? AND day = ? AND expires_us > ?",
-                key,
-            ).fetchone()
-            if total:
-                found[""] = total[0]
-            return found
 
         return await self._read(query)
 

@@ -73,7 +73,7 @@ class Rebuilder:
         self, user_id: str, day: date, report: RebuildReport
     ) -> None:
         events = await self.archive.events_of(user_id, day)
-        marks = tally(events, self.calendar).of_user_day(user_id, day)
+        marks = tally(events, self.calendar)  # replace_day keeps only this day
         before = await self.minutes.read_day(user_id, day)
         await self.minutes.replace_day(user_id, day, marks)
         after = await self.minutes.read_day(user_id, day)
