@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 import redis
 
 from gametime.backend import Backend, open_backend, open_stream_processor
+from gametime.errors import BackendUnavailable
 from gametime.services.stream import StreamProcessor
 from gametime.settings import Settings
 from tests.stack.test_pipeline import drain, heartbeat, with_pipeline
@@ -110,6 +112,23 @@ def test_rebuild_after_redis_lost_everything_restores_every_count(
     assert asyncio.run(rebuilt()) == counted
 
 
+async def stored_rows(backend: Backend) -> int:
+    return sum(
+        [len(await backend.archive.events_of(u, d)) for u in USERS for d in DAYS]
+    )
+
+
+async def retrying(read: Callable[[], Awaitable[int]], limit_s: float) -> int:
+    deadline = time.monotonic() + limit_s
+    while True:
+        try:
+            return await read()
+        except BackendUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
 def test_processor_waits_out_a_cassandra_outage_and_loses_nothing(
     kafka_settings: Settings,
 ) -> None:
@@ -134,10 +153,10 @@ def test_processor_waits_out_a_cassandra_outage_and_loses_nothing(
                 await asyncio.sleep(0.2)
             stop.set()
             await running
-            stored = [
-                len(await backend.archive.events_of(u, d)) for u in USERS for d in DAYS
-            ]
-            assert sum(stored) == len(events)
+            # This reader's own driver session reconnects on its own schedule, a
+            # few seconds after the processor's: read as a client would, retrying.
+            stored = await retrying(lambda: stored_rows(backend), limit_s=30)
+            assert stored == len(events)
             usage = await backend.minutes.read_day("u{3}", DAYS[1])
             assert (usage.total_minutes, usage.games) == (12, {"g1": 1, "g2": 12})
         finally:
