@@ -227,10 +227,13 @@ class KafkaEventSource:
         try:
             await loop.run_in_executor(None, self._commit, offsets)
         except KafkaException as exc:
-            # A partition taken away by a rebalance cannot be committed here; its
-            # new owner replays from the last commit, which the idempotent sinks
-            # absorb.
+            # Offsets of partitions still held are kept and committed on the next
+            # call; a partition taken away by a rebalance is replayed by its new
+            # owner from the last commit, which the idempotent sinks absorb.
             logger.warning("commit failed offsets=%s error=%s", self._pending, exc)
+            held = {tp.partition for tp in self.consumer.assignment()}
+            self._pending = {p: o for p, o in self._pending.items() if p in held}
+            return
         self._pending.clear()
 
     def _commit(self, offsets: list[KafkaTopicPartition]) -> None:

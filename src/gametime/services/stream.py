@@ -74,6 +74,9 @@ class StreamProcessor:
         """Process one batch; returns how many messages it held."""
         records = await self.source.next_batch()
         if not records:
+            # An idle poll still retries a commit that failed (a rebalance): else
+            # an idle partition would stay uncommitted until its next message.
+            await self.source.commit()
             return 0
         events, letters = self._decode(records)
         await self._until_done(lambda: self._apply(events, letters))
