@@ -1,16 +1,22 @@
 """Raw events and profiles in Apache Cassandra.
 
-Raw events are partitioned by (user, local day) and clustered by (instant, game,
-role): a replayed event writes the same row, never a new one, and a user's day is
-one partition read in time order. One row per event keeps every delivery's exact
-`event_time` text and role; at about 2,000 events a user a day a partition holds
-tens of kilobytes. `day_users` lists who has events on a day, in 64 buckets so no
-partition grows with the user count; rebuilds walk it.
+Raw events are partitioned by (user, local day). Within a partition a row holds a
+user's events of one minute: a map from (instant, game, role) to the original
+`event_time` text. Writing an event adds its entry to the map, so a replay in any
+batching writes the same entries, never a new row, and a user's day reads back in
+time order. Cassandra's cost is mostly per statement and per partition, not per
+entry: a statement adding the ten heartbeats of a minute costs the server about a
+quarter of ten single-row inserts (docs/architecture.md has the figures), which is
+why callers that can should hand over a minute's events together.
 
-Writes are prepared statements in unlogged batches of one partition each, with a
-bounded number in flight. Driver errors are translated here: an unreachable or
-overloaded cluster is `BackendUnavailable` (retry later), anything else a
-`BackendError`.
+`day_users` lists who has events on a day, in 64 buckets so no partition grows
+with the user count; rebuilds walk it. A process remembers the pairs it has
+written and does not send them again.
+
+Writes are prepared statements in unlogged batches. A batch holds rows of one
+replica, so its coordinator applies every mutation locally; with a bounded number
+in flight. Driver errors are translated here: an unreachable or overloaded cluster
+is `BackendUnavailable` (retry later), anything else a `BackendError`.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import logging
 import ssl
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -44,12 +50,19 @@ from cassandra.cluster import (
     ResponseFuture,
     Session,
 )
+from cassandra.concurrent import execute_concurrent_with_args
 from cassandra.policies import (
     DCAwareRoundRobinPolicy,
     ExponentialReconnectionPolicy,
     TokenAwarePolicy,
 )
-from cassandra.query import BatchStatement, BatchType, PreparedStatement
+from cassandra.query import (
+    BatchStatement,
+    BatchType,
+    BoundStatement,
+    PreparedStatement,
+    SimpleStatement,
+)
 
 from gametime.domain.clock import Clock
 from gametime.domain.events import Event
@@ -62,7 +75,13 @@ logger = logging.getLogger(__name__)
 
 DAY_USER_BUCKETS = 64
 STATE_MARK = "minute-state-mark"
-BATCH_ROWS = 50  # stays under Cassandra's 5 KiB batch-size warning for small events
+US_PER_MINUTE = 60_000_000
+# A batch stays well under Cassandra's default batch_size_fail_threshold (50 KiB);
+# servers log a warning above batch_size_warn_threshold (5 KiB by default), which
+# deploy/stack raises and docs/stack-cassandra.md explains.
+BATCH_STATEMENTS = 32
+BATCH_BYTES = 24 * 1024
+REMEMBERED_DAY_USERS = 1_000_000
 _RETRYABLE = (
     NoHostAvailable,
     OperationTimedOut,
@@ -71,6 +90,7 @@ _RETRYABLE = (
     WriteTimeout,
 )
 _FAILURES = (DriverException, RequestExecutionException, RequestValidationException)
+EntryKey = tuple[int, str, str]  # (instant_us, game_id, role_id or "") of an event
 
 
 @dataclass(frozen=True)
@@ -78,6 +98,47 @@ class Migration:
     version: int
     description: str
     statements: tuple[str, ...]
+    # Moves data after the statements ran; given the session and the keyspace.
+    then: Callable[[Session, str], None] | None = None
+
+
+ADD_EVENTS = (
+    "UPDATE {ks}.raw_event_minutes USING TTL ? SET events = events + ?"
+    " WHERE user_id = ? AND day = ? AND epoch_minute = ?"
+)
+
+
+def _copy_raw_events(session: Session, keyspace: str) -> None:
+    """Copy the rows of the one-row-an-event table into minute rows, TTLs kept.
+
+    The old table is left in place; drop it once the copy is checked.
+    """
+    cql = _qualifier(keyspace)
+    add = session.prepare(cql(ADD_EVENTS))
+    rows = session.execute(
+        SimpleStatement(
+            cql(
+                "SELECT user_id, day, instant_us, game_id, role_id, event_time,"
+                " TTL(event_time) AS ttl FROM {ks}.raw_events"
+            ),
+            fetch_size=5_000,
+        )
+    )
+    copies = (
+        (
+            row.ttl or 0,
+            {(row.instant_us, row.game_id, row.role_id): row.event_time},
+            row.user_id,
+            row.day,
+            row.instant_us // US_PER_MINUTE,
+        )
+        for row in rows
+    )
+    results = execute_concurrent_with_args(
+        session, add, copies, concurrency=64, results_generator=True
+    )
+    copied = sum(1 for _ in results)
+    logger.info("copied raw events into minute rows events=%d", copied)
 
 
 MIGRATIONS = (
@@ -129,6 +190,22 @@ MIGRATIONS = (
                 value text
             )""",
         ),
+    ),
+    Migration(
+        5,
+        "raw events grouped by minute, one row a user-minute",
+        (
+            # epoch_minute: UTC minutes since 1970. events: (instant_us, game_id,
+            # role_id or '') -> the original event_time text.
+            """CREATE TABLE IF NOT EXISTS {ks}.raw_event_minutes (
+                user_id text,
+                day date,
+                epoch_minute bigint,
+                events map<frozen<tuple<bigint, text, text>>, text>,
+                PRIMARY KEY ((user_id, day), epoch_minute)
+            )""",
+        ),
+        then=_copy_raw_events,
     ),
 )
 
@@ -200,6 +277,8 @@ def migrate(session: Session, options: CassandraOptions) -> list[int]:
             continue
         for statement in migration.statements:
             session.execute(cql(statement))
+        if migration.then is not None:
+            migration.then(session, options.keyspace)
         session.execute(
             cql(
                 "INSERT INTO {ks}.schema_migrations (version, description, applied_at)"
@@ -240,6 +319,7 @@ class CassandraStore:
                 f"{exc}"
             ) from exc
         self._in_flight = asyncio.Semaphore(options.max_in_flight)
+        self._day_users_written = RememberedPairs(REMEMBERED_DAY_USERS)
         self._prepare()
 
     def _prepare(self) -> None:
@@ -250,21 +330,16 @@ class CassandraStore:
         def prepare(statement: str) -> PreparedStatement:
             return self.session.prepare(cql(statement))
 
-        self._insert_event = prepare(
-            "INSERT INTO {ks}.raw_events (user_id, day, instant_us, game_id, role_id,"
-            " event_time, received_us) VALUES (?, ?, ?, ?, ?, ?, ?)" + ttl
-        )
+        self._add_events = prepare(ADD_EVENTS)
         self._insert_day_user = prepare(
             "INSERT INTO {ks}.day_users (day, bucket, user_id) VALUES (?, ?, ?)" + ttl
         )
         self._page = prepare(
-            "SELECT instant_us, game_id, role_id, event_time FROM {ks}.raw_events"
-            " WHERE user_id = ? AND day = ?"
-            " AND (instant_us, game_id, role_id) > (?, ?, ?) LIMIT ?"
+            "SELECT events FROM {ks}.raw_event_minutes"
+            " WHERE user_id = ? AND day = ? AND epoch_minute >= ? LIMIT ?"
         )
         self._day = prepare(
-            "SELECT instant_us, game_id, role_id, event_time FROM {ks}.raw_events"
-            " WHERE user_id = ? AND day = ?"
+            "SELECT events FROM {ks}.raw_event_minutes WHERE user_id = ? AND day = ?"
         )
         self._day_users = prepare(
             "SELECT user_id FROM {ks}.day_users WHERE day = ? AND bucket = ?"
@@ -287,41 +362,84 @@ class CassandraStore:
     # -- raw events ----------------------------------------------------------------
 
     async def store_events(self, events: Sequence[StoredEvent]) -> None:
-        received_us = self.clock.now_us()
-        partitions: defaultdict[tuple[str, date], list[Event]] = defaultdict(list)
+        minutes: dict[tuple[str, date, int], dict[EntryKey, str]] = {}
         for stored in events:
-            partitions[(stored.event.user_id, stored.day)].append(stored.event)
+            event = stored.event
+            row = (event.user_id, stored.day, event.instant_us // US_PER_MINUTE)
+            entries = minutes.get(row)
+            if entries is None:
+                entries = minutes[row] = {}
+            entries[(event.instant_us, event.game_id, event.role_id or "")] = (
+                event.event_time
+            )
+        ttl_s = self.options.raw_event_ttl_s
+        rows = [
+            (
+                self._add_events.bind((ttl_s, entries, user_id, day, minute)),
+                _size(user_id, entries),
+            )
+            for (user_id, day, minute), entries in minutes.items()
+        ]
+        day_users = self._day_users_written.unknown(
+            (day, user_id) for user_id, day, _minute in minutes
+        )
+        rows += [
+            (self._insert_day_user.bind((day, bucket_of(user_id), user_id)), 0)
+            for day, user_id in day_users
+        ]
+        await asyncio.gather(*map(self._execute, self._batches(rows)))
+        self._day_users_written.remember(day_users)
 
+    def _batches(self, rows: list[tuple[BoundStatement, int]]) -> list[Any]:
+        """Unlogged batches of rows that share a replica, bounded in count and size.
+
+        A batch sent to a replica of every row in it is applied there without any
+        further hop; rows of other replicas would make its coordinator forward them.
+        """
         batches = []
-        for (user_id, day), partition in partitions.items():
-            for start in range(0, len(partition), BATCH_ROWS):
-                batch = BatchStatement(BatchType.UNLOGGED)
-                for event in partition[start : start + BATCH_ROWS]:
-                    batch.add(
-                        self._insert_event,
-                        (
-                            user_id,
-                            day,
-                            event.instant_us,
-                            event.game_id,
-                            event.role_id or "",
-                            event.event_time,
-                            received_us,
-                        ),
-                    )
+        for group in self._by_replica(rows):
+            batch, size = BatchStatement(BatchType.UNLOGGED), 0
+            for statement, statement_size in group:
+                if len(batch) >= BATCH_STATEMENTS or (
+                    len(batch) and size + statement_size > BATCH_BYTES
+                ):
+                    batches.append(batch)
+                    batch, size = BatchStatement(BatchType.UNLOGGED), 0
+                batch.add(statement)
+                size += statement_size
+            if len(batch):
                 batches.append(batch)
-            batches.append(self._day_user_row(user_id, day))
-        await asyncio.gather(*(self._execute(batch) for batch in batches))
+        return batches
 
-    def _day_user_row(self, user_id: str, day: date) -> Any:
-        return self._insert_day_user.bind((day, bucket_of(user_id), user_id))
+    def _by_replica(
+        self, rows: list[tuple[BoundStatement, int]]
+    ) -> list[list[tuple[BoundStatement, int]]]:
+        metadata = self.cluster.metadata
+        if len(metadata.all_hosts()) <= 1:
+            return [rows]
+        groups: defaultdict[object, list[tuple[BoundStatement, int]]] = defaultdict(
+            list
+        )
+        keyspace = self.options.keyspace
+        for row in rows:
+            replicas = metadata.get_replicas(keyspace, row[0].routing_key)
+            groups[replicas[0] if replicas else None].append(row)
+        return list(groups.values())
 
     async def list_events(
         self, user_id: str, day: date, cursor: str | None, limit: int
     ) -> EventPage:
-        after = decode_cursor(cursor) if cursor else (-(2**63), "", "")
-        rows = await self._execute(self._page.bind((user_id, day, *after, limit + 1)))
-        events = [_event(user_id, row) for row in rows]
+        after = decode_cursor(cursor) if cursor else None
+        first_minute = after[0] // US_PER_MINUTE if after else -(2**63)
+        # Every row holds at least one event: limit + 2 rows are enough for limit + 1
+        # events after the cursor, even when the cursor's own row yields none.
+        statement = self._page.bind((user_id, day, first_minute, limit + 2))
+        statement.fetch_size = None
+        events = []
+        for row in await self._execute(statement):
+            for key, event_time in (row.events or {}).items():
+                if after is None or key > after:
+                    events.append(_event(user_id, key, event_time))
         next_cursor = None
         if len(events) > limit:
             events = events[:limit]
@@ -332,7 +450,11 @@ class CassandraStore:
     async def events_of(self, user_id: str, day: date) -> list[Event]:
         statement = self._day.bind((user_id, day))
         statement.fetch_size = None  # one user-day is small: read it in one page
-        return [_event(user_id, row) for row in await self._execute(statement)]
+        return [
+            _event(user_id, key, event_time)
+            for row in await self._execute(statement)
+            for key, event_time in (row.events or {}).items()
+        ]
 
     async def users_on(self, day: date) -> list[str]:
         statements = [
@@ -384,14 +506,41 @@ class CassandraStore:
                 raise BackendError(f"Cassandra failed: {exc!r}") from exc
 
 
+class RememberedPairs:
+    """(day, user) rows a process has written, forgotten all at once when full.
+
+    Forgetting only costs rewriting rows that exist, which changes nothing.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._pairs: set[tuple[date, str]] = set()
+
+    def unknown(self, pairs: Iterable[tuple[date, str]]) -> list[tuple[date, str]]:
+        known = self._pairs
+        return [pair for pair in dict.fromkeys(pairs) if pair not in known]
+
+    def remember(self, pairs: list[tuple[date, str]]) -> None:
+        if len(self._pairs) + len(pairs) > self.capacity:
+            self._pairs.clear()
+        self._pairs.update(pairs)
+
+
 def bucket_of(user_id: str) -> int:
     return zlib.crc32(user_id.encode("utf-8", "surrogatepass")) % DAY_USER_BUCKETS
 
 
-def _event(user_id: str, row: Any) -> Event:
-    return Event(
-        user_id, row.game_id, row.role_id or None, row.instant_us, row.event_time
-    )
+def _event(user_id: str, key: EntryKey, event_time: str) -> Event:
+    instant_us, game_id, role_id = key
+    return Event(user_id, game_id, role_id or None, instant_us, event_time)
+
+
+def _size(user_id: str, entries: dict[EntryKey, str]) -> int:
+    """About how many bytes a row adds to a batch: ids, texts and fixed overheads."""
+    size = 64 + len(user_id)
+    for (_instant, game_id, role_id), event_time in entries.items():
+        size += 32 + len(game_id) + len(role_id) + len(event_time)
+    return size
 
 
 def _result(future: ResponseFuture) -> asyncio.Future[list[Any]]:

@@ -1,0 +1,146 @@
+"""What only the Cassandra store does: its minute rows, migrations and batching.
+
+The behaviour every raw-event store shares is in test_store_contract.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from cassandra.query import BatchStatement
+
+from gametime.adapters import cassandra
+from gametime.adapters.cassandra import CassandraOptions, CassandraStore, migrate
+from gametime.domain.clock import FixedClock
+from gametime.domain.events import Event
+from gametime.ports import StoredEvent
+from gametime.settings import load_settings
+from tests.conftest import NOON_2024_07_17, micros
+from tests.stack_services import CASSANDRA_PORT
+
+pytestmark = [pytest.mark.anyio, pytest.mark.stack]
+
+DAY = date(2024, 7, 17)
+NOON_US = micros(NOON_2024_07_17)
+MINUTE_US = 60_000_000
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def options(stack: None) -> Iterator[CassandraOptions]:
+    options = load_settings(
+        cassandra_port=CASSANDRA_PORT,
+        cassandra_keyspace=f"adapter_{uuid.uuid4().hex[:10]}",
+    ).cassandra_options()
+    yield options
+    cluster = cassandra.connect(options)
+    try:
+        cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {options.keyspace}")
+    finally:
+        cluster.shutdown()
+
+
+def heartbeats(user: str, minutes: int, per_minute: int) -> list[StoredEvent]:
+    every_us = MINUTE_US // per_minute
+    return [
+        StoredEvent(Event(user, "g", "r", instant, f"t{instant}"), DAY)
+        for minute in range(minutes)
+        for beat in range(per_minute)
+        for instant in [NOON_US + minute * MINUTE_US + beat * every_us]
+    ]
+
+
+def rows_of(store: CassandraStore, user: str) -> list[Any]:
+    return list(
+        store.session.execute(
+            f"SELECT epoch_minute, events FROM {store.options.keyspace}"
+            ".raw_event_minutes WHERE user_id = %s AND day = %s",
+            (user, DAY),
+        )
+    )
+
+
+async def test_a_users_events_of_a_minute_share_one_row(
+    options: CassandraOptions,
+) -> None:
+    store = CassandraStore(options, FixedClock(NOON_US))
+    events = heartbeats("u", minutes=3, per_minute=10)
+    await store.store_events(events[:15])
+    await store.store_events(events[10:])  # overlapping: five are replays
+
+    rows = rows_of(store, "u")
+    assert [row.epoch_minute for row in rows] == [
+        NOON_US // MINUTE_US + minute for minute in range(3)
+    ]
+    assert [len(row.events) for row in rows] == [10, 10, 10]
+    assert await store.events_of("u", DAY) == [stored.event for stored in events]
+    await store.close()
+
+
+async def test_many_users_are_written_in_bounded_batches(
+    options: CassandraOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cassandra, "BATCH_STATEMENTS", 3)
+    monkeypatch.setattr(cassandra, "BATCH_BYTES", 400)
+    store = CassandraStore(options, FixedClock(NOON_US))
+    sent: list[int] = []
+    execute = store._execute
+
+    async def counting(statement: Any) -> list[Any]:
+        if isinstance(statement, BatchStatement):
+            sent.append(len(statement))
+        return await execute(statement)
+
+    monkeypatch.setattr(store, "_execute", counting)
+    users = [f"user-{index}" for index in range(20)]
+    await store.store_events([e for u in users for e in heartbeats(u, 2, 4)])
+
+    # 40 minute rows and 20 day_users rows, at most 3 statements a batch.
+    assert sum(sent) == 60
+    assert max(sent) <= 3
+    assert await store.users_on(DAY) == sorted(users)
+    sent.clear()
+    await store.store_events(heartbeats("user-0", 1, 4))
+    assert sum(sent) == 1  # the day_users row is remembered, not sent again
+    await store.close()
+
+
+async def test_migration_copies_one_row_an_event_into_minute_rows(
+    options: CassandraOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cluster = cassandra.connect(options)
+    session = cluster.connect()
+    monkeypatch.setattr(cassandra, "MIGRATIONS", cassandra.MIGRATIONS[:4])
+    assert migrate(session, options) == [1, 2, 3, 4]
+    insert = session.prepare(
+        f"INSERT INTO {options.keyspace}.raw_events (user_id, day, instant_us,"
+        " game_id, role_id, event_time, received_us) VALUES (?, ?, ?, ?, ?, ?, 0)"
+        " USING TTL ?"
+    )
+    session.execute(insert, ("u", DAY, NOON_US + 1, "g", "", "late", 0))
+    session.execute(insert, ("u", DAY, NOON_US, "g", "mage", "noon", 0))
+    session.execute(insert, ("u", DAY, NOON_US + 2, "g", "", "expiring", 2))
+    session.execute(insert, ("u", DAY, NOON_US + MINUTE_US, "g2", "r", "next", 0))
+    monkeypatch.undo()
+
+    assert migrate(session, options) == [5]
+    assert migrate(session, options) == []
+    cluster.shutdown()
+    await asyncio.sleep(3)  # the copy keeps what is left of a row's TTL
+
+    store = CassandraStore(options, FixedClock(NOON_US))
+    assert await store.events_of("u", DAY) == [
+        Event("u", "g", "mage", NOON_US, "noon"),
+        Event("u", "g", None, NOON_US + 1, "late"),
+        Event("u", "g2", "r", NOON_US + MINUTE_US, "next"),
+    ]
+    await store.close()
