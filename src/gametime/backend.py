@@ -91,7 +91,9 @@ def open_stream_processor(
         source.close()
 
     try:
-        processor, closers = open_record_processor(settings, source, clock, source.lag)
+        processor, closers = open_record_processor(
+            settings, source, clock, source.lag, buffered=True
+        )
     except Exception:
         source.close()  # a sink that cannot be reached must not leave a consumer
         raise
@@ -103,11 +105,14 @@ def open_record_processor(
     source: EventSource,
     clock: Clock | None = None,
     lag: Callable[[], int] | None = None,
+    buffered: bool = False,
 ) -> tuple[StreamProcessor, list[Closer]]:
     """A StreamProcessor over any source, with the distributed backend's sinks.
 
-    The Spark job runs one on each partition of a micro-batch. The topics must
-    exist already (`ensure_stream_topics`).
+    The Spark job runs one on each partition of a micro-batch, unbuffered: a
+    partition's run ends with its records. A long-running consumer is `buffered`:
+    it holds raw events until their minute closes, as settings say. The topics
+    must exist already (`ensure_stream_topics`).
     """
     from gametime.adapters.kafka import KafkaPublisher
 
@@ -125,6 +130,7 @@ def open_record_processor(
         max_message_bytes=settings.max_message_bytes,
         max_events_per_message=settings.max_batch_events,
         lag=lag,
+        buffer=settings.raw_event_buffer(clock) if buffered else None,
     )
     return processor, [*closers, dead_letters.close]
 

@@ -7,7 +7,7 @@ leaves the same state, so at-least-once delivery gives exact counts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -83,22 +83,30 @@ class DeadLetterSink(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One consumed message: its bytes, and where it came from (for dead letters)."""
+    """One consumed message: its bytes, and where it came from.
+
+    `origin` names the place for people (dead letters); `partition` and `offset`
+    let a processor acknowledge no further than what its sinks hold.
+    """
 
     value: bytes
     origin: str
+    partition: int = 0
+    offset: int = 0
 
 
 class EventSource(Protocol):
     """A partitioned log of event messages, consumed in batches by a group member.
 
-    `commit` acknowledges everything `next_batch` returned so far; it is called only
-    after the sinks hold the batch, so a crash before it replays the batch.
+    `commit` acknowledges everything `next_batch` returned so far, except, for a
+    partition in `holding`, the messages from that offset on: their events are not
+    in the sinks yet. It is called only after the sinks hold what it acknowledges,
+    so a crash replays everything else.
     """
 
     async def next_batch(self) -> list[Record]: ...
 
-    async def commit(self) -> None: ...
+    async def commit(self, holding: Mapping[int, int] | None = None) -> None: ...
 
 
 class MinuteStore(Protocol):

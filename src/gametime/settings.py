@@ -28,6 +28,8 @@ from gametime.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from gametime.adapters.cassandra import CassandraOptions
+    from gametime.domain.clock import Clock
+    from gametime.services.raw_event_buffer import RawEventBuffer
 
 ENV_PREFIX = "GAMETIME_"
 _SINGLE_NODE_REPLICATION: dict[str, str | int] = {
@@ -103,6 +105,12 @@ class Settings(BaseSettings):
     # accept 6 s to 30 min by default.
     processor_session_timeout_seconds: float = Field(default=10.0, ge=6, le=1800)
     max_message_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # The processor counts each event at once but holds its raw event until the
+    # minute is this far past, to archive a user's minute in one row write
+    # (services/raw_event_buffer.py). It holds at most this many events; 0 writes
+    # raw events with every batch instead.
+    raw_event_grace_seconds: float = Field(default=10.0, ge=0, le=3600)
+    raw_event_buffer_events: int = Field(default=2_000_000, ge=0)
 
     # Spark processor (`gametime spark`, see docs/spark.md). The checkpoint plays
     # the consumer group's part: a query restarted on it resumes where it stopped.
@@ -182,6 +190,22 @@ class Settings(BaseSettings):
         if self.kafka_ssl_ca_location:
             config["ssl.ca.location"] = str(self.kafka_ssl_ca_location)
         return config
+
+    def raw_event_buffer(self, clock: Clock) -> RawEventBuffer | None:
+        """The processor's buffer of raw events, or None when it is turned off."""
+        from gametime.services.raw_event_buffer import RawEventBuffer
+
+        if not self.raw_event_buffer_events:
+            return None
+        grace_us = int(self.raw_event_grace_seconds * 1_000_000)
+        return RawEventBuffer(
+            clock,
+            grace_us=grace_us,
+            # A quiet stream advances no event time: a minute is archived after
+            # its own length and twice the grace of wall time at the latest.
+            max_hold_us=60_000_000 + 2 * grace_us,
+            max_events=self.raw_event_buffer_events,
+        )
 
     def cassandra_options(self) -> CassandraOptions:
         from gametime.adapters.cassandra import CassandraOptions

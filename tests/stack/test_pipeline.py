@@ -26,11 +26,14 @@ def heartbeat(user: str, game: str, time: str) -> dict[str, str]:
 
 
 async def drain(processor: StreamProcessor, messages: int, limit_s: float = 60) -> None:
-    """Step the processor until it has handled `messages` messages."""
+    """Step the processor until it has handled `messages` messages and caught up
+    (an empty poll: the raw events it held are archived then)."""
     deadline = time.monotonic() + limit_s
     while processor.stats.messages < messages:
         assert time.monotonic() < deadline, f"processed {processor.stats}"
         await processor.step()
+    while await processor.step():
+        assert time.monotonic() < deadline, f"processed {processor.stats}"
 
 
 async def with_pipeline(settings: Settings, scenario) -> None:  # type: ignore[no-untyped-def]

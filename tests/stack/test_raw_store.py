@@ -166,3 +166,38 @@ def test_processor_waits_out_a_cassandra_outage_and_loses_nothing(
                 await close()
 
     asyncio.run(scenario())
+
+
+def test_raw_events_held_when_a_processor_dies_are_replayed_by_the_next(
+    kafka_settings: Settings,
+) -> None:
+    events = [heartbeat("u1", "g1", f"2024-07-17T12:00:{s:02d}+07:00") for s in (5, 35)]
+
+    async def scenario() -> None:
+        backend = open_backend(kafka_settings)
+        try:
+            await backend.ingest.ingest_items(events)
+            first, closers = open_stream_processor(kafka_settings)
+            deadline = time.monotonic() + 60
+            while first.stats.messages < len(events):
+                assert time.monotonic() < deadline, first.stats
+                await first.step()
+            usage = await backend.minutes.read_day("u1", DAYS[1])
+            assert usage.total_minutes == 1  # counted at once
+            assert await backend.archive.events_of("u1", DAYS[1]) == []  # held
+            for close in reversed(closers):  # dies: no archive, no commit
+                await close()
+
+            second, closers = open_stream_processor(kafka_settings)
+            try:
+                await drain(second, len(events))
+            finally:
+                for close in reversed(closers):
+                    await close()
+            assert second.stats.messages == len(events)  # the group replayed them
+            stored = await backend.archive.events_of("u1", DAYS[1])
+            assert [e.event_time for e in stored] == [e["event_time"] for e in events]
+        finally:
+            await backend.close()
+
+    asyncio.run(scenario())

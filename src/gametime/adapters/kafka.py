@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -194,7 +194,8 @@ class KafkaEventSource:
         self.topic = topic
         self.batch_size = batch_size
         self.poll_timeout_s = poll_timeout_s
-        self._pending: dict[int, int] = {}
+        self._pending: dict[int, int] = {}  # partition -> next offset to consume
+        self._committed: dict[int, int] = {}  # partition -> offset last committed
 
     async def next_batch(self) -> list[Record]:
         loop = asyncio.get_running_loop()
@@ -212,29 +213,44 @@ class KafkaEventSource:
             partition, offset = message.partition() or 0, message.offset() or 0
             pending[partition] = offset + 1
             records.append(
-                Record(message.value() or b"", f"{topic}/{partition}/{offset}")
+                Record(
+                    message.value() or b"",
+                    f"{topic}/{partition}/{offset}",
+                    partition,
+                    offset,
+                )
             )
         return records
 
-    async def commit(self) -> None:
-        if not self._pending:
+    async def commit(self, holding: Mapping[int, int] | None = None) -> None:
+        holding = holding or {}
+        offsets = {}
+        for partition, consumed in self._pending.items():
+            offset = min(consumed, holding.get(partition, consumed))
+            if offset != self._committed.get(partition):
+                offsets[partition] = offset
+        if not offsets:
             return
-        offsets = [
-            KafkaTopicPartition(self.topic, partition, offset)
-            for partition, offset in self._pending.items()
-        ]
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(None, self._commit, offsets)
+            await loop.run_in_executor(
+                None,
+                self._commit,
+                [KafkaTopicPartition(self.topic, p, o) for p, o in offsets.items()],
+            )
         except KafkaException as exc:
             # Offsets of partitions still held are kept and committed on the next
             # call; a partition taken away by a rebalance is replayed by its new
             # owner from the last commit, which the idempotent sinks absorb.
-            logger.warning("commit failed offsets=%s error=%s", self._pending, exc)
+            logger.warning("commit failed offsets=%s error=%s", offsets, exc)
             held = {tp.partition for tp in self.consumer.assignment()}
             self._pending = {p: o for p, o in self._pending.items() if p in held}
+            self._committed = {p: o for p, o in self._committed.items() if p in held}
             return
-        self._pending.clear()
+        self._committed.update(offsets)
+        self._pending = {
+            p: o for p, o in self._pending.items() if self._committed.get(p) != o
+        }
 
     def _commit(self, offsets: list[KafkaTopicPartition]) -> None:
         self.consumer.commit(offsets=offsets, asynchronous=False)

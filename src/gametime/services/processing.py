@@ -4,6 +4,10 @@ This is the one step every processor runs (the embedded service inline, the Kafk
 processor per consumed batch, the Spark job per partition). Both writes are
 idempotent, so a batch applied twice after a crash changes nothing; the caller
 acknowledges its input (commits offsets) only after `process` returns.
+
+The Kafka processor may instead `count` a batch at once and `archive` its events
+later, a minute at a time (services/raw_event_buffer.py); it then acknowledges a
+message only once both are done.
 """
 
 from __future__ import annotations
@@ -36,13 +40,22 @@ class EventProcessor:
         # The raw store is written first: once minutes are visible their events can
         # always be listed and rebuilt from.
         if self.raw_events is not None:
-            locate = self.calendar.locate
-            await self.raw_events.store_events(
-                [StoredEvent(event, locate(event.instant_us)[0]) for event in events]
-            )
+            await self.archive(self.stored(events))
+        await self.count(events)
+
+    def stored(self, events: Sequence[Event]) -> list[StoredEvent]:
+        """The events with the local day each belongs to, as raw stores keep them."""
+        locate = self.calendar.locate
+        return [StoredEvent(event, locate(event.instant_us)[0]) for event in events]
+
+    async def archive(self, events: Sequence[StoredEvent]) -> None:
+        if self.raw_events is not None and events:
+            await self.raw_events.store_events(events)
+
+    async def count(self, events: Sequence[Event]) -> None:
         marks = tally(events, self.calendar)
         await self.minutes.mark_minutes(marks)
-        logger.debug("processed events=%d user_days=%d", len(events), len(marks.totals))
+        logger.debug("counted events=%d user_days=%d", len(events), len(marks.totals))
 
 
 class InlinePublisher:

@@ -6,6 +6,11 @@ its reason and exact bytes, apply the rest through the EventProcessor, and commi
 only then. A sink outage pauses the loop with backoff and nothing committed; the
 same batch is applied again when the sink is back, which the idempotent sinks make
 harmless.
+
+With a RawEventBuffer the loop counts each batch at once but archives its raw
+events a minute at a time, as the buffer releases them; a message is committed
+only once its events are archived too. An empty poll (the loop has caught up) and
+stopping archive everything held.
 """
 
 from __future__ import annotations
@@ -24,8 +29,12 @@ from gametime.errors import BackendError, InvalidEvent, InvalidInput
 from gametime.ports import DeadLetter, DeadLetterSink, EventSource, Record
 from gametime.retry import Backoff
 from gametime.services.processing import EventProcessor
+from gametime.services.raw_event_buffer import Position, RawEventBuffer, Release
 
 logger = logging.getLogger(__name__)
+
+# An idle poll or a small batch still archives this many closed events, if held.
+MIN_RELEASE = 10_000
 
 
 @dataclass
@@ -34,6 +43,7 @@ class StreamStats:
     events: int = 0
     dead_letters: int = 0
     batches: int = 0
+    archived: int = 0  # events written to the raw store through the buffer
 
 
 class StreamProcessor:
@@ -48,6 +58,7 @@ class StreamProcessor:
         backoff: Backoff = Backoff(attempts=None),
         lag: Callable[[], int] | None = None,
         report_every_s: float = 10.0,
+        buffer: RawEventBuffer | None = None,
     ) -> None:
         self.source = source
         self.parser = parser
@@ -58,6 +69,7 @@ class StreamProcessor:
         self.backoff = backoff
         self.lag = lag
         self.report_every_s = report_every_s
+        self.buffer = buffer if processor.raw_events is not None else None
         self.stats = StreamStats()
 
     async def run(self, stop: asyncio.Event) -> StreamStats:
@@ -68,30 +80,79 @@ class StreamProcessor:
             if time.monotonic() - reported_at >= self.report_every_s:
                 self._report(time.monotonic() - reported_at, reported_events)
                 reported_at, reported_events = time.monotonic(), self.stats.events
+        await self.archive_held()
+        await self._commit()
         return self.stats
 
     async def step(self) -> int:
         """Process one batch; returns how many messages it held."""
         records = await self.source.next_batch()
         if not records:
-            # An idle poll still retries a commit that failed (a rebalance): else
-            # an idle partition would stay uncommitted until its next message.
-            await self.source.commit()
+            # Caught up with the log: archive every raw event held, since the
+            # stream is too quiet for grouping to matter. An idle poll also retries
+            # a commit that failed (a rebalance): else an idle partition would stay
+            # uncommitted until its next message.
+            await self.archive_held()
+            await self._commit()
             return 0
-        events, letters = self._decode(records)
-        await self._until_done(lambda: self._apply(events, letters))
-        await self.source.commit()
+        events, positions, letters = self._decode(records)
+        if self.buffer is None:
+            await self._until_done(lambda: self._apply(events, letters))
+        else:
+            await self._until_done(lambda: self._count(events, letters))
+            self.buffer.add(self.processor.stored(events), positions)
+            await self._archive_closed(len(events))
+        await self._commit()
         self.stats.messages += len(records)
         self.stats.events += len(events)
         self.stats.dead_letters += len(letters)
         self.stats.batches += 1
         return len(records)
 
-    def _decode(self, records: list[Record]) -> tuple[list[Event], list[DeadLetter]]:
+    async def archive_held(self) -> None:
+        """Archive every raw event the buffer holds (commit after it)."""
+        if self.buffer is not None:
+            await self._archive(self.buffer, self.buffer.release_all)
+
+    async def _archive_closed(self, batch_events: int) -> None:
+        """Archive minutes that have closed: at least as many events as came in.
+
+        Releasing no fewer than arrive keeps the buffer from growing while the
+        stream runs; releasing not many more keeps each step short, so counting
+        stays fresh while a minute of many players is written.
+        """
+        buffer = self.buffer
+        if buffer is not None:
+            at_least = max(batch_events, MIN_RELEASE)
+            await self._archive(buffer, lambda: buffer.release(at_least))
+
+    async def _archive(
+        self, buffer: RawEventBuffer, release_from: Callable[[], Release]
+    ) -> None:
+        release = release_from()
+        if not release.slices:
+            return
+        events = release.events
+        try:
+            await self._until_done(lambda: self.processor.archive(events))
+        except BaseException:
+            buffer.failed(release)
+            raise
+        buffer.done(release)
+        self.stats.archived += len(events)
+
+    async def _commit(self) -> None:
+        holding = self.buffer.first_offsets() if self.buffer is not None else None
+        await self.source.commit(holding)
+
+    def _decode(
+        self, records: list[Record]
+    ) -> tuple[list[Event], list[Position], list[DeadLetter]]:
         now_us = self.parser.clock.now_us()
         parse = self.parser.parse
         limit = self.max_message_bytes
         events: list[Event] = []
+        positions: list[Position] = []
         letters: list[DeadLetter] = []
         for record in records:
             # Most messages hold one JSON object, as the publisher writes them: they
@@ -106,13 +167,16 @@ class StreamProcessor:
                 if type(item) is dict:
                     try:
                         events.append(parse(item, now_us))
+                        positions.append((record.partition, record.offset))
                     except InvalidEvent as exc:
                         letters.append(
                             DeadLetter(value, exc.field, exc.message, record.origin)
                         )
                     continue
+            before = len(events)
             self._decode_any(record, now_us, events, letters)
-        return events, letters
+            positions += [(record.partition, record.offset)] * (len(events) - before)
+        return events, positions, letters
 
     def _decode_any(
         self,
@@ -149,6 +213,12 @@ class StreamProcessor:
             await self.dead_letters.send_dead_letters(letters)
         await self.processor.process(events)
 
+    async def _count(self, events: list[Event], letters: list[DeadLetter]) -> None:
+        if letters:
+            await self.dead_letters.send_dead_letters(letters)
+        if events:
+            await self.processor.count(events)
+
     async def _until_done(self, attempt: Callable[[], Awaitable[None]]) -> None:
         delays = self.backoff.delays()
         while True:
@@ -170,9 +240,11 @@ class StreamProcessor:
         rate = (self.stats.events - events_before) / seconds
         lag = self.lag() if self.lag else -1
         logger.info(
-            "processed events=%d events_per_second=%.0f dead_letters=%d lag=%d",
+            "processed events=%d events_per_second=%.0f dead_letters=%d lag=%d"
+            " raw_events_held=%d",
             self.stats.events,
             rate,
             self.stats.dead_letters,
             lag,
+            len(self.buffer) if self.buffer is not None else 0,
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any
@@ -48,14 +48,16 @@ class PartitionSource:
     async def next_batch(self) -> list[Record]:
         return [_record(row) for row in islice(self._rows, self.batch_size)]
 
-    async def commit(self) -> None:
+    async def commit(self, holding: Mapping[int, int] | None = None) -> None:
         """Nothing to do: Spark's checkpoint acknowledges the whole micro-batch."""
 
 
 def _record(row: Any) -> Record:
     value = row.value  # a bytearray; None for a tombstone, read as empty as natively
     origin = f"{row.topic}/{row.partition}/{row.offset}"
-    return Record(bytes(value) if value is not None else b"", origin)
+    return Record(
+        bytes(value) if value is not None else b"", origin, row.partition, row.offset
+    )
 
 
 @dataclass(frozen=True)
