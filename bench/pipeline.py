@@ -39,6 +39,7 @@ import os
 import pstats
 import random
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -66,8 +67,9 @@ from gametime.backend import Closer, open_stream_processor
 from gametime.domain.clock import SystemClock
 from gametime.domain.events import EventParser
 from gametime.domain.minutes import MinuteMarks, minute_bit
+from gametime.gc_tuning import PROCESSOR_THRESHOLD, relax_gc
 from gametime.services.processing import EventProcessor
-from gametime.services.stream import StreamProcessor, relax_gc
+from gametime.services.stream import StreamProcessor
 from gametime.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -454,7 +456,7 @@ def work(settings: Settings) -> None:
 
     async def run() -> None:
         processor, closers = redis_only_processor(settings)
-        relax_gc()
+        relax_gc(PROCESSOR_THRESHOLD)
         done = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, done.set)
         try:
@@ -507,7 +509,7 @@ async def count_topic(
     processor, closers = (
         open_stream_processor(settings) if archive else redis_only_processor(settings)
     )
-    relax_gc()  # as `gametime process` does
+    relax_gc(PROCESSOR_THRESHOLD)  # as `gametime process` does
     profiler = cProfile.Profile() if profile_to else None
     try:
         while not await processor.step():
@@ -522,9 +524,17 @@ async def count_topic(
             if time.monotonic() > deadline:
                 raise SystemExit(f"processed only {processor.stats} in 600 s")
             await processor.step()
+        # End to end: the raw events the processor still holds are archived too.
+        await processor.archive_held()
         seconds = time.perf_counter() - started
         cpu_seconds = time.process_time() - cpu_started
         print(f"throughput: {meter.report()}")
+        if archive:
+            peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(
+                f"throughput: archived={processor.stats.archived} "
+                f"processor_peak_rss_mib={peak_mib:.0f}"
+            )
     finally:
         if profiler:
             profiler.disable()

@@ -269,7 +269,7 @@ def _cassandra(
     """The raw-event and profile store; its closer joins `closers`."""
     from gametime.adapters.cassandra import CassandraStore
 
-    store = CassandraStore(settings.cassandra_options(), clock)
+    store = CassandraStore(settings.cassandra_options(), clock, settings.calendar())
     closers.append(store.close)
     return store
 

@@ -26,12 +26,6 @@ class DayUsage:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredEvent:
-    event: Event
-    day: date
-
-
-@dataclass(frozen=True, slots=True)
 class EventPage:
     events: list[Event]
     next_cursor: str | None
@@ -46,7 +40,7 @@ class EventPublisher(Protocol):
 class RawEventStore(Protocol):
     """Keeps every valid event as received, keyed so that a replay adds no row."""
 
-    async def store_events(self, events: Sequence[StoredEvent]) -> None: ...
+    async def store_events(self, events: Sequence[Event]) -> None: ...
 
     async def list_events(
         self, user_id: str, day: date, cursor: str | None, limit: int

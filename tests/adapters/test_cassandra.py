@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from cassandra.query import BatchStatement
@@ -18,7 +19,6 @@ from gametime.adapters import cassandra
 from gametime.adapters.cassandra import CassandraOptions, CassandraStore, migrate
 from gametime.domain.clock import FixedClock
 from gametime.domain.events import Event
-from gametime.ports import StoredEvent
 from gametime.settings import load_settings
 from tests.conftest import NOON_2024_07_17, micros
 from tests.stack_services import CASSANDRA_PORT
@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.stack]
 DAY = date(2024, 7, 17)
 NOON_US = micros(NOON_2024_07_17)
 MINUTE_US = 60_000_000
+CALENDAR = load_settings().calendar()
 
 
 @pytest.fixture
@@ -49,10 +50,10 @@ def options(stack: None) -> Iterator[CassandraOptions]:
         cluster.shutdown()
 
 
-def heartbeats(user: str, minutes: int, per_minute: int) -> list[StoredEvent]:
+def heartbeats(user: str, minutes: int, per_minute: int) -> list[Event]:
     every_us = MINUTE_US // per_minute
     return [
-        StoredEvent(Event(user, "g", "r", instant, f"t{instant}"), DAY)
+        Event(user, "g", "r", instant, f"t{instant}")
         for minute in range(minutes)
         for beat in range(per_minute)
         for instant in [NOON_US + minute * MINUTE_US + beat * every_us]
@@ -72,7 +73,7 @@ def rows_of(store: CassandraStore, user: str) -> list[Any]:
 async def test_a_users_events_of_a_minute_share_one_row(
     options: CassandraOptions,
 ) -> None:
-    store = CassandraStore(options, FixedClock(NOON_US))
+    store = CassandraStore(options, FixedClock(NOON_US), CALENDAR)
     events = heartbeats("u", minutes=3, per_minute=10)
     await store.store_events(events[:15])
     await store.store_events(events[10:])  # overlapping: five are replays
@@ -82,7 +83,7 @@ async def test_a_users_events_of_a_minute_share_one_row(
         NOON_US // MINUTE_US + minute for minute in range(3)
     ]
     assert [len(row.events) for row in rows] == [10, 10, 10]
-    assert await store.events_of("u", DAY) == [stored.event for stored in events]
+    assert await store.events_of("u", DAY) == events
     await store.close()
 
 
@@ -91,7 +92,7 @@ async def test_many_users_are_written_in_bounded_batches(
 ) -> None:
     monkeypatch.setattr(cassandra, "BATCH_STATEMENTS", 3)
     monkeypatch.setattr(cassandra, "BATCH_BYTES", 400)
-    store = CassandraStore(options, FixedClock(NOON_US))
+    store = CassandraStore(options, FixedClock(NOON_US), CALENDAR)
     sent: list[int] = []
     execute = store._execute
 
@@ -137,10 +138,28 @@ async def test_migration_copies_one_row_an_event_into_minute_rows(
     cluster.shutdown()
     await asyncio.sleep(3)  # the copy keeps what is left of a row's TTL
 
-    store = CassandraStore(options, FixedClock(NOON_US))
+    store = CassandraStore(options, FixedClock(NOON_US), CALENDAR)
     assert await store.events_of("u", DAY) == [
         Event("u", "g", "mage", NOON_US, "noon"),
         Event("u", "g", None, NOON_US + 1, "late"),
         Event("u", "g2", "r", NOON_US + MINUTE_US, "next"),
     ]
+    await store.close()
+
+
+async def test_a_minute_split_by_local_midnight_goes_to_both_days(
+    options: CassandraOptions,
+) -> None:
+    # Before 1906 Ho Chi Minh City kept local mean time, UTC+7:06:30: its
+    # midnight fell 30 seconds into a minute.
+    midnight = datetime(1900, 1, 2, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    midnight_us = int(midnight.timestamp()) * 1_000_000
+    before = Event("u", "g", None, midnight_us - 10_000_000, "1900-01-01 23:59:50")
+    after = Event("u", "g", None, midnight_us + 10_000_000, "1900-01-02 00:00:10")
+    assert before.instant_us // MINUTE_US == after.instant_us // MINUTE_US
+    store = CassandraStore(options, FixedClock(NOON_US), CALENDAR)
+    await store.store_events([before, after])
+
+    assert await store.events_of("u", date(1900, 1, 1)) == [before]
+    assert await store.events_of("u", date(1900, 1, 2)) == [after]
     await store.close()

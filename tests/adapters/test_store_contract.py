@@ -21,7 +21,6 @@ from gametime.domain.clock import FixedClock
 from gametime.domain.events import Event, Rejection
 from gametime.domain.minutes import tally
 from gametime.domain.profiles import Profile
-from gametime.ports import StoredEvent
 from gametime.settings import load_settings
 from tests.conftest import NOON_2024_07_17, micros
 from tests.stack_services import CASSANDRA_PORT, REDIS_PORT
@@ -81,7 +80,7 @@ async def open_store(
         cassandra_port=CASSANDRA_PORT,
         cassandra_keyspace=f"contract_{uuid.uuid4().hex[:10]}",
     ).cassandra_options()
-    cassandra = CassandraStore(options, clock)
+    cassandra = CassandraStore(options, clock, load_settings().calendar())
     return cassandra, cassandra.close
 
 
@@ -215,12 +214,12 @@ async def test_sqlite_minutes_expire_after_retention(
 
 
 async def test_raw_events_replayed_add_no_row(raw_events: Any) -> None:
-    events = [StoredEvent(played("u", "g", m), DAY) for m in range(4)]
+    events = [played("u", "g", m) for m in range(4)]
     await raw_events.store_events(events)
     await raw_events.store_events(events[2:] + events[:2])
 
     page = await raw_events.list_events("u", DAY, None, 100)
-    assert page.events == [stored.event for stored in events]
+    assert page.events == events
     assert page.next_cursor is None
     assert await raw_events.events_of("u", DAY) == page.events
 
@@ -228,16 +227,14 @@ async def test_raw_events_replayed_add_no_row(raw_events: Any) -> None:
 async def test_raw_events_keep_role_and_original_time(raw_events: Any) -> None:
     event = Event("u:1", "g{1}", None, at(3, 59) + 999_999, "2024-07-17 00:03:59.9999")
     with_role = Event("u:1", "g{1}", "mage", at(3, 59) + 999_999, "1721149439999")
-    await raw_events.store_events(
-        [StoredEvent(event, DAY), StoredEvent(with_role, DAY)]
-    )
+    await raw_events.store_events([event, with_role])
 
     listed = (await raw_events.list_events("u:1", DAY, None, 10)).events
     assert listed == [event, with_role]
 
 
 async def test_raw_events_page_through_a_day(raw_events: Any) -> None:
-    events = [StoredEvent(played("u", "g", m), DAY) for m in range(7)]
+    events = [played("u", "g", m) for m in range(7)]
     await raw_events.store_events(events)
 
     seen: list[Event] = []
@@ -248,15 +245,15 @@ async def test_raw_events_page_through_a_day(raw_events: Any) -> None:
         cursor = page.next_cursor
         if cursor is None:
             break
-    assert seen == [stored.event for stored in events]
+    assert seen == events
 
 
 async def test_users_on_a_day_are_listed(raw_events: Any) -> None:
     await raw_events.store_events(
         [
-            StoredEvent(played("b", "g", 1), DAY),
-            StoredEvent(played("a", "g", 2), DAY),
-            StoredEvent(played("c", "g", 1441), date(2024, 7, 18)),
+            played("b", "g", 1),
+            played("a", "g", 2),
+            played("c", "g", 1441),
         ]
     )
 

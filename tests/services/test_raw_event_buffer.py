@@ -8,7 +8,6 @@ import pytest
 
 from gametime.domain.clock import FixedClock
 from gametime.domain.events import Event
-from gametime.ports import StoredEvent
 from gametime.services.raw_event_buffer import RawEventBuffer
 
 MINUTE_US = 60_000_000
@@ -17,13 +16,13 @@ DAY = date(2024, 7, 17)
 GRACE_US = 10_000_000
 
 
-def at(minute: int, second: float = 0, user: str = "u") -> StoredEvent:
+def at(minute: int, second: float = 0, user: str = "u") -> Event:
     instant = START_US + minute * MINUTE_US + int(second * 1_000_000)
-    return StoredEvent(Event(user, "g", "r", instant, str(instant)), DAY)
+    return Event(user, "g", "r", instant, str(instant))
 
 
-def minutes_of(events: list[StoredEvent]) -> list[int]:
-    return sorted({(e.event.instant_us - START_US) // MINUTE_US for e in events})
+def minutes_of(events: list[Event]) -> list[int]:
+    return sorted({(e.instant_us - START_US) // MINUTE_US for e in events})
 
 
 @pytest.fixture
@@ -64,6 +63,18 @@ def test_a_minute_closes_once_events_are_the_grace_past_its_end(
     buffer.done(release)
     assert buffer.first_offsets() == {0: 200}
     assert len(buffer) == 2
+
+
+def test_each_partition_closes_minutes_by_its_own_event_times(
+    clock: FixedClock,
+) -> None:
+    buffer = buffer_of(clock)
+    buffer.add([at(0, 30, "p0"), at(0, 40, "p1")], [(0, 1), (1, 1)])
+    buffer.add([at(4)], [(0, 2)])  # partition 0 is read minutes ahead of 1
+
+    assert buffer.release(at_least=10).events == [at(0, 30, "p0")]
+    buffer.add([at(0, 50, "p1"), at(1, 10)], [(1, 2), (1, 3)])
+    assert buffer.release(at_least=10).events == [at(0, 40, "p1"), at(0, 50, "p1")]
 
 
 def test_event_times_ahead_of_the_clock_close_nothing(clock: FixedClock) -> None:
@@ -127,9 +138,9 @@ def test_a_failed_release_is_held_again_with_its_offsets(clock: FixedClock) -> N
     buffer.failed(release)
     assert buffer.first_offsets() == {0: 4}
     again = buffer.release(at_least=10)
-    assert sorted(e.event.instant_us for e in again.events) == [
-        at(0, 1).event.instant_us,
-        at(0, 40).event.instant_us,
+    assert sorted(e.instant_us for e in again.events) == [
+        at(0, 1).instant_us,
+        at(0, 40).instant_us,
     ]
 
 

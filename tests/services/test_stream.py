@@ -14,10 +14,10 @@ import orjson
 import pytest
 
 from gametime.domain.clock import FixedClock
-from gametime.domain.events import EventParser
+from gametime.domain.events import Event, EventParser
 from gametime.domain.minutes import MinuteMarks
 from gametime.errors import BackendUnavailable
-from gametime.ports import DayUsage, DeadLetter, Record, StoredEvent
+from gametime.ports import DayUsage, DeadLetter, Record
 from gametime.retry import Backoff
 from gametime.services.processing import EventProcessor
 from gametime.services.raw_event_buffer import RawEventBuffer
@@ -58,10 +58,10 @@ class Source:
 
 class RawEvents:
     def __init__(self) -> None:
-        self.stored: list[StoredEvent] = []
+        self.stored: list[Event] = []
         self.failures = 0
 
-    async def store_events(self, events: Sequence[StoredEvent]) -> None:
+    async def store_events(self, events: Sequence[Event]) -> None:
         if self.failures:
             self.failures -= 1
             raise BackendUnavailable("down")
@@ -123,28 +123,34 @@ async def test_events_count_at_once_and_are_archived_when_their_minute_closes() 
     assert source.committed[-1] == {0: 0}  # nothing acknowledged yet
 
     source.send("2024-07-17T12:01:30+07:00")
+    await processor.step()  # 12:00 closed: its write runs beside the next step
+    assert source.committed[-1] == {0: 0}
+
+    source.send("2024-07-17T12:01:40+07:00")
     await processor.step()
-    assert [s.event.event_time for s in raw.stored] == [
+    assert [s.event_time for s in raw.stored] == [
         "2024-07-17T12:00:05+07:00",
         "2024-07-17T12:00:50+07:00",
     ]
-    assert source.committed[-1] == {0: 2}  # up to the event still held
+    assert source.committed[-1] == {0: 2}  # up to the first event still held
 
     assert await processor.step() == 0  # caught up: everything is archived
-    assert len(raw.stored) == 3
-    assert source.committed[-1] == {0: 3}
+    assert len(raw.stored) == 4
+    assert source.committed[-1] == {0: 4}
 
 
-async def test_an_archive_outage_pauses_the_loop_and_acknowledges_nothing() -> None:
+async def test_an_archive_outage_holds_the_loop_and_acknowledges_nothing() -> None:
     source, raw, minutes, clock = Source(), RawEvents(), Minutes(), FixedClock(NOW_US)
     processor = loop(source, raw, minutes, clock)
     source.send("2024-07-17T12:00:05+07:00", "2024-07-17T12:02:00+07:00")
+    source.send("2024-07-17T12:03:00+07:00")
     raw.failures = 3
 
-    await processor.step()  # retried until the store takes the closed minute
+    await processor.step()  # the write of 12:00 fails and is retried meanwhile
+    await processor.step()  # which this step waits for before going on
 
-    assert [s.event.event_time for s in raw.stored] == ["2024-07-17T12:00:05+07:00"]
-    assert source.committed == [{0: 1}]
+    assert [s.event_time for s in raw.stored] == ["2024-07-17T12:00:05+07:00"]
+    assert source.committed == [{0: 0}, {0: 1}]
 
 
 async def test_stopping_archives_and_acknowledges_everything_held() -> None:

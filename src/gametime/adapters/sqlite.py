@@ -33,7 +33,7 @@ from gametime.domain.minutes import MinuteMarks, from_bytes, to_bytes
 from gametime.domain.profiles import Profile
 from gametime.errors import BackendError
 from gametime.paging import decode_cursor, encode_cursor
-from gametime.ports import DayUsage, EventPage, StoredEvent
+from gametime.ports import DayUsage, EventPage
 
 logger = logging.getLogger(__name__)
 
@@ -188,18 +188,18 @@ class SqliteStore:
 
     # -- raw events ----------------------------------------------------------------
 
-    async def store_events(self, events: Sequence[StoredEvent]) -> None:
+    async def store_events(self, events: Sequence[Event]) -> None:
         received_us = self.clock.now_us()
         rows = [
             (
-                stored.event.user_id,
-                stored.event.instant_us,
-                stored.event.game_id,
-                stored.event.role_id or "",
-                stored.event.event_time,
+                event.user_id,
+                event.instant_us,
+                event.game_id,
+                event.role_id or "",
+                event.event_time,
                 received_us,
             )
-            for stored in events
+            for event in events
         ]
         await self._write(
             lambda conn: conn.executemany(

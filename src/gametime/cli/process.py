@@ -12,7 +12,7 @@ import signal
 
 from gametime.backend import Closer, open_heartbeat, open_stream_processor
 from gametime.cli.main import app, configure_logging, settings_or_exit
-from gametime.gc_tuning import relax_gc
+from gametime.gc_tuning import PROCESSOR_THRESHOLD, relax_gc
 from gametime.services.stream import StreamProcessor
 from gametime.settings import Settings
 
@@ -43,7 +43,7 @@ async def _start_heartbeat(
 
 async def _process(settings: Settings) -> None:
     processor, closers = open_stream_processor(settings)
-    relax_gc()
+    relax_gc(PROCESSOR_THRESHOLD)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from gametime.domain.calendar import LocalCalendar
 from gametime.domain.events import Event
 from gametime.domain.minutes import tally
-from gametime.ports import MinuteStore, RawEventStore, StoredEvent
+from gametime.ports import MinuteStore, RawEventStore
 
 logger = logging.getLogger(__name__)
 
@@ -39,16 +39,10 @@ class EventProcessor:
             return
         # The raw store is written first: once minutes are visible their events can
         # always be listed and rebuilt from.
-        if self.raw_events is not None:
-            await self.archive(self.stored(events))
+        await self.archive(events)
         await self.count(events)
 
-    def stored(self, events: Sequence[Event]) -> list[StoredEvent]:
-        """The events with the local day each belongs to, as raw stores keep them."""
-        locate = self.calendar.locate
-        return [StoredEvent(event, locate(event.instant_us)[0]) for event in events]
-
-    async def archive(self, events: Sequence[StoredEvent]) -> None:
+    async def archive(self, events: Sequence[Event]) -> None:
         if self.raw_events is not None and events:
             await self.raw_events.store_events(events)
 

@@ -12,12 +12,16 @@ buffer tracks, for each source partition, the first offset it still holds: the
 processor commits no further. A crash loses the buffer, and the source replays
 from the held offsets.
 
-A minute closes when the newest event time seen (never ahead of the clock) is
-`grace_us` past its end, so stragglers usually join their row; an event later than
-that lands in a minute already closed and is released at once, in a small row of
-its own. A minute also closes when it has been held `max_hold_us` of wall time, so
-a quiet stream is archived too. Events are held in shards by user, so a closed
-minute is released in slices that keep each step of the processor short.
+Events are held in slices by minute, source partition and a shard of users. A
+slice closes when the newest event time seen on its partition (never ahead of the
+clock) is `grace_us` past the minute's end, so stragglers usually join their row.
+Each partition has its own clock because a consumer reads partitions unevenly,
+often many seconds of event time apart; a user's events all come through one
+partition when producers key by user, as the API does. An event later than that
+lands in a minute already closed and is released at once, in a small row of its
+own. A slice also closes when it has been held `max_hold_us` of wall time, so a
+quiet stream is archived too. A closed minute goes out a few slices at a time,
+which keeps each step of the processor short.
 """
 
 from __future__ import annotations
@@ -26,27 +30,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gametime.domain.clock import Clock
-from gametime.ports import StoredEvent
+from gametime.domain.events import Event
 
 US_PER_MINUTE = 60_000_000
-SHARDS = 64
+SHARDS = 16
 
 Position = tuple[int, int]  # (partition, offset) of the message an event came in
-SliceKey = tuple[int, int]  # (epoch minute, shard)
+SliceKey = tuple[int, int, int]  # (epoch minute, partition, shard of users)
 
 
 @dataclass
 class _Slice:
     held_since_us: int
-    events: list[StoredEvent] = field(default_factory=list)
-    first_offsets: dict[int, int] = field(default_factory=dict)
+    first_offset: int
+    events: list[Event] = field(default_factory=list)
 
     def take(self, other: _Slice) -> None:
         self.held_since_us = min(self.held_since_us, other.held_since_us)
+        self.first_offset = min(self.first_offset, other.first_offset)
         self.events += other.events
-        for partition, offset in other.first_offsets.items():
-            if offset < self.first_offsets.get(partition, offset + 1):
-                self.first_offsets[partition] = offset
 
 
 @dataclass(eq=False)
@@ -56,8 +58,8 @@ class Release:
     slices: dict[SliceKey, _Slice]
 
     @property
-    def events(self) -> list[StoredEvent]:
-        return [stored for held in self.slices.values() for stored in held.events]
+    def events(self) -> list[Event]:
+        return [event for held in self.slices.values() for event in held.events]
 
 
 class RawEventBuffer:
@@ -80,30 +82,29 @@ class RawEventBuffer:
         self._slices: dict[SliceKey, _Slice] = {}
         self._held = 0  # events in _slices
         self._out: list[Release] = []  # released, not yet done or failed
-        self._newest_us = -(2**63)
+        self._newest_us: dict[int, int] = {}  # partition -> newest event time seen
 
     def __len__(self) -> int:
         """Events held, those released but not yet archived included."""
         return self._held + sum(len(r.events) for r in self._out)
 
-    def add(self, events: Sequence[StoredEvent], positions: Sequence[Position]) -> None:
+    def add(self, events: Sequence[Event], positions: Sequence[Position]) -> None:
         """Hold `events`; `positions[i]` is where `events[i]` was consumed from."""
         now_us = self.clock.now_us()
         slices = self._slices
         newest_us = self._newest_us
-        for stored, (partition, offset) in zip(events, positions, strict=True):
-            instant_us = stored.event.instant_us
-            key = (instant_us // US_PER_MINUTE, hash(stored.event.user_id) % SHARDS)
+        for event, (partition, offset) in zip(events, positions, strict=True):
+            instant_us = event.instant_us
+            minute = instant_us // US_PER_MINUTE
+            key = (minute, partition, hash(event.user_id) % SHARDS)
             held = slices.get(key)
             if held is None:
-                held = slices[key] = _Slice(now_us)
-            held.events.append(stored)
-            first = held.first_offsets.get(partition)
-            if first is None or offset < first:
-                held.first_offsets[partition] = offset
-            if instant_us > newest_us:
-                newest_us = instant_us
-        self._newest_us = min(newest_us, now_us)
+                held = slices[key] = _Slice(now_us, offset)
+            elif offset < held.first_offset:
+                held.first_offset = offset
+            held.events.append(event)
+            if instant_us > newest_us.get(partition, instant_us - 1):
+                newest_us[partition] = min(instant_us, now_us)
         self._held += len(events)
 
     def release(self, at_least: int) -> Release:
@@ -112,7 +113,10 @@ class RawEventBuffer:
         Beyond `max_events` held, the oldest slices are released whether closed or
         not, until the buffer is back under the limit.
         """
-        closing_before = (self._newest_us - self.grace_us) // US_PER_MINUTE
+        closing_before = {
+            partition: (newest_us - self.grace_us) // US_PER_MINUTE
+            for partition, newest_us in self._newest_us.items()
+        }
         held_before_us = self.clock.now_us() - self.max_hold_us
         over = self._held - self.max_events
         taken: dict[SliceKey, _Slice] = {}
@@ -120,8 +124,12 @@ class RawEventBuffer:
         for key in sorted(self._slices):
             if released >= at_least and over <= 0:
                 break
+            minute, partition, _shard = key
             held = self._slices[key]
-            closed = key[0] < closing_before or held.held_since_us <= held_before_us
+            closed = (
+                minute < closing_before[partition]
+                or held.held_since_us <= held_before_us
+            )
             if closed or over > 0:
                 taken[key] = self._slices.pop(key)
                 released += len(held.events)
@@ -159,14 +167,13 @@ class RawEventBuffer:
     def first_offsets(self) -> dict[int, int]:
         """Per partition, the first offset whose events are not yet archived."""
         firsts: dict[int, int] = {}
-        for held in self._every_slice():
-            for partition, offset in held.first_offsets.items():
-                if offset < firsts.get(partition, offset + 1):
-                    firsts[partition] = offset
+        for (_minute, partition, _shard), held in self._every_slice():
+            if held.first_offset < firsts.get(partition, held.first_offset + 1):
+                firsts[partition] = held.first_offset
         return firsts
 
-    def _every_slice(self) -> list[_Slice]:
+    def _every_slice(self) -> list[tuple[SliceKey, _Slice]]:
         return [
-            *self._slices.values(),
-            *(s for r in self._out for s in r.slices.values()),
+            *self._slices.items(),
+            *(item for release in self._out for item in release.slices.items()),
         ]

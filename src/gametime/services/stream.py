@@ -70,6 +70,7 @@ class StreamProcessor:
         self.lag = lag
         self.report_every_s = report_every_s
         self.buffer = buffer if processor.raw_events is not None else None
+        self._archiving: asyncio.Task[None] | None = None
         self.stats = StreamStats()
 
     async def run(self, stop: asyncio.Event) -> StreamStats:
@@ -100,7 +101,7 @@ class StreamProcessor:
             await self._until_done(lambda: self._apply(events, letters))
         else:
             await self._until_done(lambda: self._count(events, letters))
-            self.buffer.add(self.processor.stored(events), positions)
+            self.buffer.add(events, positions)
             await self._archive_closed(len(events))
         await self._commit()
         self.stats.messages += len(records)
@@ -111,27 +112,37 @@ class StreamProcessor:
 
     async def archive_held(self) -> None:
         """Archive every raw event the buffer holds (commit after it)."""
+        await self._archived()
         if self.buffer is not None:
-            await self._archive(self.buffer, self.buffer.release_all)
+            release = self.buffer.release_all()
+            if release.slices:
+                await self._archive(self.buffer, release)
 
     async def _archive_closed(self, batch_events: int) -> None:
-        """Archive minutes that have closed: at least as many events as came in.
+        """Start archiving minutes that have closed: at least as many events as
+        came in, once the previous archive write is done.
 
         Releasing no fewer than arrive keeps the buffer from growing while the
         stream runs; releasing not many more keeps each step short, so counting
-        stays fresh while a minute of many players is written.
+        stays fresh while a minute of many players is written. The write runs
+        while the loop fetches and counts the next batch; only one is in flight,
+        so an archive outage stops the loop at the next step, and the offsets of
+        events on their way are held until the write is done.
         """
+        await self._archived()
         buffer = self.buffer
         if buffer is not None:
-            at_least = max(batch_events, MIN_RELEASE)
-            await self._archive(buffer, lambda: buffer.release(at_least))
+            release = buffer.release(max(batch_events, MIN_RELEASE))
+            if release.slices:
+                self._archiving = asyncio.create_task(self._archive(buffer, release))
 
-    async def _archive(
-        self, buffer: RawEventBuffer, release_from: Callable[[], Release]
-    ) -> None:
-        release = release_from()
-        if not release.slices:
-            return
+    async def _archived(self) -> None:
+        """Wait for the archive write in flight, if any; its failure is raised."""
+        archiving, self._archiving = self._archiving, None
+        if archiving is not None:
+            await archiving
+
+    async def _archive(self, buffer: RawEventBuffer, release: Release) -> None:
         events = release.events
         try:
             await self._until_done(lambda: self.processor.archive(events))
