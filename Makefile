@@ -44,6 +44,11 @@ bench-pipeline: install
 bench-spark: install
 	$(BIN)/python bench/spark.py
 
+# What a raw event costs Cassandra in each table layout (the stack must be up).
+.PHONY: bench-cassandra
+bench-cassandra: install
+	$(BIN)/python bench/cassandra_layout.py $(BENCH_ARGS)
+
 # The local Kafka, Redis and Cassandra (no Docker needed); tests start them by
 # themselves when they are not running.
 stack-up:

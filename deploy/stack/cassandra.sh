@@ -89,12 +89,19 @@ wait_for_cql() {
   pid=$(cat "$PID_FILE")
   until cql_ready; do
     if ! kill -0 "$pid" 2>/dev/null; then
-      grep -vE '^\s+(at |\.\.\. [0-9]+ more)' "$LOG_FILE" | tail -n 12 >&2 || true
+      grep -vE '^\s+(at |\.\.\. [0-9]+ more)' "$LOG_FILE" | tail -n 12 | cut -c1-300 >&2 || true
       die "Cassandra (pid $pid) exited during start-up; see $LOG_FILE"
     fi
-    # TODO(#4): the JVM is left running for inspection; callers must run stop.
+    # A node that never became ready is stopped, so no caller (CI, a test
+    # fixture) leaves a JVM behind; GAMETIME_CASSANDRA_KEEP_FAILED=1 keeps it
+    # running to look at.
     if ((SECONDS - started >= START_LIMIT)); then
-      die "Cassandra not ready after ${START_LIMIT}s and still running (pid $pid); see $LOG_FILE, then run $0 stop"
+      grep -vE '^\s+(at |\.\.\. [0-9]+ more)' "$LOG_FILE" | tail -n 12 | cut -c1-300 >&2 || true
+      if [[ ${GAMETIME_CASSANDRA_KEEP_FAILED:-} == 1 ]]; then
+        die "Cassandra not ready after ${START_LIMIT}s; left running (pid $pid); see $LOG_FILE, then run $0 stop"
+      fi
+      stop
+      die "Cassandra not ready after ${START_LIMIT}s; stopped it; see $LOG_FILE"
     fi
     sleep 1
   done

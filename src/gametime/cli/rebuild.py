@@ -4,6 +4,10 @@
 day of the retention period up to today and then marks the minute store whole
 again, which ends the "state lost" degradation after the store lost its data;
 `--since D` does the same from an older day, for history loaded long ago.
+
+A rebuild adds the minutes the store is missing and removes none, so it is safe
+while processors run; `--exact` also removes minutes without raw events, for when
+the processors are stopped or caught up (services/rebuild.py says why).
 """
 
 from __future__ import annotations
@@ -29,6 +33,11 @@ def rebuild(
         False, "--all", help="Every day of the retention period"
     ),
     user: str | None = typer.Option(None, help="Only this user (with --date)"),
+    exact: bool = typer.Option(
+        False,
+        "--exact",
+        help="Also remove minutes without raw events; run with processors stopped",
+    ),
 ) -> None:
     """Recompute minute state from the raw events and report the changes."""
     settings = settings_or_exit()
@@ -36,7 +45,7 @@ def rebuild(
     days, whole = _days(settings, day, since, every_day)
     if user is not None and whole:
         raise typer.BadParameter("give --user with --date only", param_hint="--user")
-    reports = asyncio.run(_rebuild(settings, days, user, whole))
+    reports = asyncio.run(_rebuild(settings, days, user, whole, exact))
     for report in reports:
         typer.echo(_summary(report))
 
@@ -68,12 +77,12 @@ def _parse(text: str, option: str) -> date:
 
 
 async def _rebuild(
-    settings: Settings, days: list[date], user: str | None, whole: bool
+    settings: Settings, days: list[date], user: str | None, whole: bool, exact: bool
 ) -> list[RebuildReport]:
     backend = open_backend(settings)
     try:
         rebuilder = Rebuilder(backend.archive, backend.minutes, settings.calendar())
-        reports = [await rebuilder.rebuild(day, user) for day in days]
+        reports = [await rebuilder.rebuild(day, user, exact) for day in days]
         if whole:
             await backend.health.restore_mark()
         return reports

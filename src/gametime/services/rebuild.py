@@ -1,9 +1,18 @@
 """Rebuilding a day's minute state from the raw events, through the domain core.
 
 The raw store is the record; the minute store is derived from it. After the minute
-store lost data (a Redis restart without persistence, a bug fixed), a rebuild
-recounts each user-day from its raw events with the same `tally` the processors use
-and replaces the stored minutes, reporting what changed.
+store lost data (a Redis restart without persistence), a rebuild recounts each
+user-day from its raw events with the same `tally` the processors use and restores
+the minutes, reporting what changed.
+
+A rebuild restores: it adds the minutes the store is missing and removes none,
+which is safe while processors run. A processor counts an event at once but may
+hold its raw event for a minute or more before archiving it (a backlog makes that
+longer), so a minute can be in the store before its raw event is; removing it
+would lose it. An `exact` rebuild makes the store equal to the raw events, minutes
+removed too: for a store that holds wrong minutes, run with the processors stopped
+or caught up (an idle processor holds nothing). It also removes minutes whose raw
+events expired by their TTL before the minutes did.
 """
 
 from __future__ import annotations
@@ -48,7 +57,9 @@ class Rebuilder:
         self.calendar = calendar
         self.concurrency = concurrency
 
-    async def rebuild(self, day: date, user_id: str | None = None) -> RebuildReport:
+    async def rebuild(
+        self, day: date, user_id: str | None = None, exact: bool = False
+    ) -> RebuildReport:
         """Recount `day` for one user, or for every user with raw events that day."""
         users = [user_id] if user_id else await self.archive.users_on(day)
         report = RebuildReport(day, users=len(users))
@@ -56,13 +67,14 @@ class Rebuilder:
 
         async def one(user: str) -> None:
             async with slots:
-                await self._rebuild_user(user, day, report)
+                await self._rebuild_user(user, day, exact, report)
 
         await asyncio.gather(*(one(user) for user in users))
         report.changed.sort(key=lambda change: change.user_id)
         logger.info(
-            "rebuilt day=%s users=%d events=%d changed=%d",
+            "rebuilt day=%s exact=%s users=%d events=%d changed=%d",
             day,
+            exact,
             report.users,
             report.events,
             len(report.changed),
@@ -70,12 +82,16 @@ class Rebuilder:
         return report
 
     async def _rebuild_user(
-        self, user_id: str, day: date, report: RebuildReport
+        self, user_id: str, day: date, exact: bool, report: RebuildReport
     ) -> None:
         events = await self.archive.events_of(user_id, day)
-        marks = tally(events, self.calendar)  # replace_day keeps only this day
+        # Only this day: a changed time zone could place some events elsewhere.
+        marks = tally(events, self.calendar).of_user_day(user_id, day)
         before = await self.minutes.read_day(user_id, day)
-        await self.minutes.replace_day(user_id, day, marks)
+        if exact:
+            await self.minutes.replace_day(user_id, day, marks)
+        elif marks:
+            await self.minutes.mark_minutes(marks)
         after = await self.minutes.read_day(user_id, day)
         report.events += len(events)
         if before != after:
