@@ -87,12 +87,7 @@ def one_row_an_event(
     session: Session, keyspace: str
 ) -> tuple[Callable[[list[Row]], None], Callable[[list[Row]], None]]:
     """Writers of the one-row-an-event table: one request a row, and batched."""
-    session.execute(
-        f"CREATE TABLE {keyspace}.raw_events (user_id text, day date,"
-        " instant_us bigint, game_id text, role_id text, event_time text,"
-        " received_us bigint,"
-        " PRIMARY KEY ((user_id, day), instant_us, game_id, role_id))"
-    )
+    # Migration 1 made this table: gametime's layout before the minute rows.
     insert = session.prepare(
         f"INSERT INTO {keyspace}.raw_events (user_id, day, instant_us, game_id,"
         " role_id, event_time, received_us) VALUES (?, ?, ?, ?, ?, ?, ?)"

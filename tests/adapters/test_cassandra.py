@@ -115,6 +115,33 @@ async def test_many_users_are_written_in_bounded_batches(
     await store.close()
 
 
+async def test_a_flood_of_events_in_one_minute_is_written_in_bounded_pieces(
+    options: CassandraOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = CassandraStore(options, FixedClock(NOON_US), CALENDAR)
+    sizes: list[int] = []
+    execute = store._execute
+
+    async def measuring(statement: Any) -> list[Any]:
+        if isinstance(statement, BatchStatement):
+            sizes.append(
+                sum(len(v[1]) for _, _, v in statement._statements_and_parameters)
+            )
+        return await execute(statement)
+
+    monkeypatch.setattr(store, "_execute", measuring)
+    flood = [
+        Event("u", "g" * 100, "r" * 100, NOON_US + index, "t" * 60)
+        for index in range(3_000)
+    ]
+    await store.store_events(flood)
+
+    assert max(sizes) <= cassandra.BATCH_BYTES
+    assert len(rows_of(store, "u")) == 1
+    assert await store.events_of("u", DAY) == flood
+    await store.close()
+
+
 async def test_migration_copies_one_row_an_event_into_minute_rows(
     options: CassandraOptions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -131,7 +158,10 @@ async def test_migration_copies_one_row_an_event_into_minute_rows(
     session.execute(insert, ("u", DAY, NOON_US, "g", "mage", "noon", 0))
     session.execute(insert, ("u", DAY, NOON_US + 2, "g", "", "expiring", 2))
     session.execute(insert, ("u", DAY, NOON_US + MINUTE_US, "g2", "r", "next", 0))
+    for index in range(20):  # another user's, over several pages of the copy
+        session.execute(insert, ("v", DAY, NOON_US + index, "g", "", str(index), 0))
     monkeypatch.undo()
+    monkeypatch.setattr(cassandra, "COPY_PAGE_ROWS", 3)
 
     assert migrate(session, options) == [5]
     assert migrate(session, options) == []
@@ -143,6 +173,9 @@ async def test_migration_copies_one_row_an_event_into_minute_rows(
         Event("u", "g", "mage", NOON_US, "noon"),
         Event("u", "g", None, NOON_US + 1, "late"),
         Event("u", "g2", "r", NOON_US + MINUTE_US, "next"),
+    ]
+    assert [e.event_time for e in await store.events_of("v", DAY)] == [
+        str(index) for index in range(20)
     ]
     await store.close()
 

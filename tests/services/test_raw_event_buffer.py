@@ -144,12 +144,17 @@ def test_a_failed_release_is_held_again_with_its_offsets(clock: FixedClock) -> N
     ]
 
 
-def test_release_all_empties_it(clock: FixedClock) -> None:
+def test_everything_goes_out_open_or_not_in_pieces(clock: FixedClock) -> None:
     buffer = buffer_of(clock)
-    buffer.add([at(0, 1), at(9)], [(0, 1), (2, 8)])
-    release = buffer.release_all()
-    assert minutes_of(release.events) == [0, 9]
-    buffer.done(release)
+    buffer.add([at(0, 1), at(9), at(9, 30)], [(0, 1), (2, 8), (2, 9)])
+
+    first = buffer.release(at_least=1, everything=True)
+    assert minutes_of(first.events) == [0]
+    buffer.done(first)
+    assert buffer.first_offsets() == {2: 8}
+    rest = buffer.release(at_least=1, everything=True)
+    assert minutes_of(rest.events) == [9]
+    buffer.done(rest)
 
     assert len(buffer) == 0
     assert buffer.first_offsets() == {}

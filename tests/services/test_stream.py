@@ -167,3 +167,33 @@ async def test_stopping_archives_and_acknowledges_everything_held() -> None:
     assert len(raw.stored) == 1
     assert source.committed[-1] == {0: 1}
     assert processor.stats.archived == 1
+
+
+async def test_a_failing_loop_abandons_its_archive_write_uncommitted() -> None:
+    class StuckRaw(RawEvents):
+        cancelled = False
+
+        async def store_events(self, events: Sequence[Event]) -> None:
+            try:
+                await asyncio.Event().wait()  # Cassandra never answers
+            except asyncio.CancelledError:
+                self.cancelled = True
+                raise
+
+    class FailingSource(Source):
+        async def next_batch(self) -> list[Record]:
+            await asyncio.sleep(0)  # as a real poll waits, the write starts
+            if not self.batches:
+                raise RuntimeError("the broker went away")
+            return await super().next_batch()
+
+    source, raw = FailingSource(), StuckRaw()
+    processor = loop(source, raw, Minutes(), FixedClock(NOW_US))
+    source.send("2024-07-17T12:00:05+07:00", "2024-07-17T12:02:00+07:00")
+
+    with pytest.raises(RuntimeError, match="broker"):
+        await processor.run(asyncio.Event())
+    await asyncio.sleep(0)
+
+    assert raw.cancelled
+    assert source.committed == [{0: 0}]

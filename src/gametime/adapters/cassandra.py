@@ -25,6 +25,7 @@ import asyncio
 import logging
 import ssl
 import struct
+import time
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -83,7 +84,10 @@ US_PER_MINUTE = 60_000_000
 # deploy/stack raises and docs/stack-cassandra.md explains.
 BATCH_STATEMENTS = 32
 BATCH_BYTES = 24 * 1024
+ROW_BYTES = 16 * 1024  # a minute row's statement beyond this is split in two
 REMEMBERED_DAY_USERS = 1_000_000
+DAY_S = 86_400
+COPY_PAGE_ROWS = 5_000  # rows of the earlier table read and written at a time
 _RETRYABLE = (
     NoHostAvailable,
     OperationTimedOut,
@@ -116,33 +120,41 @@ ADD_EVENTS = (
 def _copy_raw_events(session: Session, keyspace: str) -> None:
     """Copy the rows of the one-row-an-event table into minute rows, TTLs kept.
 
-    The old table is left in place; drop it once the copy is checked.
+    Stop the processes of the earlier version first: rows they write after the
+    scan passed are not copied. The copy is idempotent, so processes starting
+    together, or one restarted mid-copy, only write some entries twice. The old
+    table is left in place; drop it once the copy is checked.
     """
     cql = _qualifier(keyspace)
     add = session.prepare(cql(ADD_EVENTS))
-    rows = session.execute(
-        SimpleStatement(
-            cql(
-                "SELECT user_id, day, instant_us, game_id, role_id, event_time,"
-                " TTL(event_time) AS ttl FROM {ks}.raw_events"
-            ),
-            fetch_size=5_000,
-        )
+    scan = SimpleStatement(
+        cql(
+            "SELECT user_id, day, instant_us, game_id, role_id, event_time,"
+            " TTL(event_time) AS ttl FROM {ks}.raw_events"
+        ),
+        fetch_size=COPY_PAGE_ROWS,
     )
-    copies = (
-        (
-            row.ttl or 0,
-            {(row.instant_us, row.game_id, row.role_id): row.event_time},
-            row.user_id,
-            row.day,
-            row.instant_us // US_PER_MINUTE,
-        )
-        for row in rows
-    )
-    results = execute_concurrent_with_args(
-        session, add, copies, concurrency=64, results_generator=True
-    )
-    copied = sum(1 for _ in results)
+    copied = 0
+    paging_state = None
+    # One page at a time, each written whole before the next is asked for: the
+    # driver's own page fetching, mixed with concurrent writes, stalled here.
+    while True:
+        result = session.execute(scan, paging_state=paging_state)
+        copies = [
+            (
+                row.ttl or 0,
+                {(row.instant_us, row.game_id, row.role_id): row.event_time},
+                row.user_id,
+                row.day,
+                row.instant_us // US_PER_MINUTE,
+            )
+            for row in result.current_rows
+        ]
+        execute_concurrent_with_args(session, add, copies, concurrency=64)
+        copied += len(copies)
+        paging_state = result.paging_state
+        if paging_state is None:
+            break
     logger.info("copied raw events into minute rows events=%d", copied)
 
 
@@ -332,7 +344,10 @@ class CassandraStore:
 
     def _prepare(self) -> None:
         ttl_s = self.options.raw_event_ttl_s
-        ttl = f" USING TTL {ttl_s}" if ttl_s else ""
+        # A day_users row is written once an hour at most (RememberedPairs): it
+        # outlives by a day the raw events of its day, which renew their own TTL.
+        day_user_ttl_s = ttl_s + DAY_S if ttl_s else 0
+        day_user_ttl = f" USING TTL {day_user_ttl_s}" if ttl_s else ""
         cql = _qualifier(self.options.keyspace)
 
         def prepare(statement: str) -> PreparedStatement:
@@ -342,7 +357,8 @@ class CassandraStore:
         self._ttl_value = _INT32.pack(ttl_s)
         self._day_type = self._add_events.column_metadata[3].type
         self._insert_day_user = prepare(
-            "INSERT INTO {ks}.day_users (day, bucket, user_id) VALUES (?, ?, ?)" + ttl
+            "INSERT INTO {ks}.day_users (day, bucket, user_id) VALUES (?, ?, ?)"
+            + day_user_ttl
         )
         self._page = prepare(
             "SELECT events FROM {ks}.raw_event_minutes"
@@ -385,7 +401,7 @@ class CassandraStore:
         day_users = []
         for (user_id, minute), entries in minutes.items():
             for day, day_entries in self._by_day(minute, entries):
-                rows.append(self._add_row((user_id, day, minute), day_entries))
+                rows += self._add_row((user_id, day, minute), day_entries)
                 day_users.append((day, user_id))
         day_users = self._day_users_written.unknown(day_users)
         rows += [
@@ -415,8 +431,12 @@ class CassandraStore:
 
     def _add_row(
         self, row: tuple[str, date, int], entries: dict[EntryKey, str]
-    ) -> tuple[BoundStatement, int]:
-        """The statement adding `entries` to a minute row, and about its size.
+    ) -> list[tuple[BoundStatement, int]]:
+        """Statements adding `entries` to a minute row, each with about its size.
+
+        Nearly always one statement. A minute with more than `ROW_BYTES` of
+        events (a client sending thousands in one minute) is split, so that no
+        statement comes near Cassandra's batch and mutation size limits.
 
         The values are serialized here rather than by `bind`: the driver encodes
         a map of tuples in pure Python, which took most of the processor's time
@@ -425,6 +445,13 @@ class CassandraStore:
         """
         user_id, day, minute = row
         encoded = encode_entries(entries)
+        if len(encoded) > ROW_BYTES and len(entries) > 1:
+            items = list(entries.items())
+            half = len(items) // 2
+            return [
+                *self._add_row(row, dict(items[:half])),
+                *self._add_row(row, dict(items[half:])),
+            ]
         user = user_id.encode("utf-8")
         statement = BoundStatement(self._add_events)
         statement.values = [
@@ -434,7 +461,7 @@ class CassandraStore:
             self._day_type.serialize(day, PROTOCOL_VERSION),
             _INT64.pack(minute),
         ]
-        return statement, len(encoded) + len(user)
+        return [(statement, len(encoded) + len(user))]
 
     def _batches(self, rows: list[tuple[BoundStatement, int]]) -> list[Any]:
         """Unlogged batches of rows that share a replica, bounded in count and size.
@@ -553,16 +580,29 @@ class CassandraStore:
 
 
 class RememberedPairs:
-    """(day, user) rows a process has written, forgotten all at once when full.
+    """(day, user) rows a process has written, forgotten all at once when full or
+    `max_age_s` after it started remembering.
 
-    Forgetting only costs rewriting rows that exist, which changes nothing.
+    Forgetting only costs rewriting rows that exist, which changes nothing but
+    their TTL: a row is rewritten at least every `max_age_s` while its user plays.
     """
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(
+        self,
+        capacity: int,
+        max_age_s: float = 3_600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.capacity = capacity
+        self.max_age_s = max_age_s
+        self.clock = clock
         self._pairs: set[tuple[date, str]] = set()
+        self._since = clock()
 
     def unknown(self, pairs: Iterable[tuple[date, str]]) -> list[tuple[date, str]]:
+        if self.clock() - self._since >= self.max_age_s:
+            self._pairs.clear()
+            self._since = self.clock()
         known = self._pairs
         return [pair for pair in dict.fromkeys(pairs) if pair not in known]
 

@@ -223,6 +223,9 @@ class KafkaEventSource:
         return records
 
     async def commit(self, holding: Mapping[int, int] | None = None) -> None:
+        # Only partitions this member still holds: one taken away by a rebalance
+        # belongs to its new owner, whose commits this must not overwrite.
+        self._forget_unassigned()
         holding = holding or {}
         offsets = {}
         for partition, consumed in self._pending.items():
@@ -239,18 +242,21 @@ class KafkaEventSource:
                 [KafkaTopicPartition(self.topic, p, o) for p, o in offsets.items()],
             )
         except KafkaException as exc:
-            # Offsets of partitions still held are kept and committed on the next
-            # call; a partition taken away by a rebalance is replayed by its new
-            # owner from the last commit, which the idempotent sinks absorb.
+            # Offsets of partitions still assigned are kept and committed on the
+            # next call; a partition taken away by a rebalance is replayed by its
+            # new owner from the last commit, which the idempotent sinks absorb.
             logger.warning("commit failed offsets=%s error=%s", offsets, exc)
-            held = {tp.partition for tp in self.consumer.assignment()}
-            self._pending = {p: o for p, o in self._pending.items() if p in held}
-            self._committed = {p: o for p, o in self._committed.items() if p in held}
+            self._forget_unassigned()
             return
         self._committed.update(offsets)
         self._pending = {
             p: o for p, o in self._pending.items() if self._committed.get(p) != o
         }
+
+    def _forget_unassigned(self) -> None:
+        assigned = {tp.partition for tp in self.consumer.assignment()}
+        self._pending = {p: o for p, o in self._pending.items() if p in assigned}
+        self._committed = {p: o for p, o in self._committed.items() if p in assigned}
 
     def _commit(self, offsets: list[KafkaTopicPartition]) -> None:
         self.consumer.commit(offsets=offsets, asynchronous=False)

@@ -1,7 +1,9 @@
 """`gametime process`: count the events topic into Redis, as a consumer-group member.
 
 Start as many as the topic has partitions; they share the partitions between them.
-SIGTERM or Ctrl+C finishes the batch in hand, commits it and leaves the group.
+SIGTERM or Ctrl+C finishes the batch in hand, archives the raw events it holds,
+commits and leaves the group; while Cassandra is unreachable that waits for it.
+SIGKILL loses nothing either: whatever was not committed is replayed.
 """
 
 from __future__ import annotations
@@ -61,8 +63,9 @@ async def _process(settings: Settings) -> None:
         for close in reversed(closers):
             await close()
     logger.info(
-        "stopped messages=%d events=%d dead_letters=%d",
+        "stopped messages=%d events=%d dead_letters=%d archived=%d",
         stats.messages,
         stats.events,
         stats.dead_letters,
+        stats.archived,
     )

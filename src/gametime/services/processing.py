@@ -38,7 +38,8 @@ class EventProcessor:
         if not events:
             return
         # The raw store is written first: once minutes are visible their events can
-        # always be listed and rebuilt from.
+        # be listed and rebuilt from. (The buffered Kafka processor counts first
+        # and archives later; services/raw_event_buffer.py says what that costs.)
         await self.archive(events)
         await self.count(events)
 

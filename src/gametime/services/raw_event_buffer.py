@@ -107,11 +107,12 @@ class RawEventBuffer:
                 newest_us[partition] = min(instant_us, now_us)
         self._held += len(events)
 
-    def release(self, at_least: int) -> Release:
+    def release(self, at_least: int, everything: bool = False) -> Release:
         """Closed slices, oldest minute first, until `at_least` events or none left.
 
         Beyond `max_events` held, the oldest slices are released whether closed or
-        not, until the buffer is back under the limit.
+        not, until the buffer is back under the limit. With `everything`, every
+        slice counts as closed.
         """
         closing_before = {
             partition: (newest_us - self.grace_us) // US_PER_MINUTE
@@ -127,7 +128,8 @@ class RawEventBuffer:
             minute, partition, _shard = key
             held = self._slices[key]
             closed = (
-                minute < closing_before[partition]
+                everything
+                or minute < closing_before[partition]
                 or held.held_since_us <= held_before_us
             )
             if closed or over > 0:
@@ -135,10 +137,6 @@ class RawEventBuffer:
                 released += len(held.events)
                 over -= len(held.events)
         return self._out_with(taken, released)
-
-    def release_all(self) -> Release:
-        taken, self._slices = self._slices, {}
-        return self._out_with(taken, self._held)
 
     def _out_with(self, taken: dict[SliceKey, _Slice], events: int) -> Release:
         self._held -= events

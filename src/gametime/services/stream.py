@@ -33,13 +33,14 @@ from gametime.services.raw_event_buffer import Position, RawEventBuffer, Release
 
 logger = logging.getLogger(__name__)
 
-# An idle poll or a small batch still archives this many closed events, if held.
+# A small batch still archives this many closed events, if held; archiving all
+# that is held goes in writes of this many, so no one write blocks the loop long.
 MIN_RELEASE = 10_000
 
 
 @dataclass
 class StreamStats:
-    messages: int = 0
+    messages: int = 0  # decoded and counted (committed once archived as well)
     events: int = 0
     dead_letters: int = 0
     batches: int = 0
@@ -74,13 +75,21 @@ class StreamProcessor:
         self.stats = StreamStats()
 
     async def run(self, stop: asyncio.Event) -> StreamStats:
-        """Process until `stop` is set; the batch in hand is finished and committed."""
+        """Process until `stop` is set; the batch in hand is finished, the raw
+        events held are archived, and everything is committed."""
         reported_at, reported_events = time.monotonic(), 0
-        while not stop.is_set():
-            await self.step()
-            if time.monotonic() - reported_at >= self.report_every_s:
-                self._report(time.monotonic() - reported_at, reported_events)
-                reported_at, reported_events = time.monotonic(), self.stats.events
+        try:
+            while not stop.is_set():
+                await self.step()
+                if time.monotonic() - reported_at >= self.report_every_s:
+                    self._report(time.monotonic() - reported_at, reported_events)
+                    reported_at, reported_events = time.monotonic(), self.stats.events
+        except BaseException:
+            # Failing or cancelled: the write in flight is abandoned, uncommitted,
+            # so it cannot outlive the sinks the caller closes next.
+            if self._archiving is not None:
+                self._archiving.cancel()
+            raise
         await self.archive_held()
         await self._commit()
         return self.stats
@@ -113,10 +122,12 @@ class StreamProcessor:
     async def archive_held(self) -> None:
         """Archive every raw event the buffer holds (commit after it)."""
         await self._archived()
-        if self.buffer is not None:
-            release = self.buffer.release_all()
-            if release.slices:
-                await self._archive(self.buffer, release)
+        buffer = self.buffer
+        while buffer is not None:
+            release = buffer.release(MIN_RELEASE, everything=True)
+            if not release.slices:
+                return
+            await self._archive(buffer, release)
 
     async def _archive_closed(self, batch_events: int) -> None:
         """Start archiving minutes that have closed: at least as many events as
