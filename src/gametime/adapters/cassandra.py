@@ -5,18 +5,20 @@ user's events of one minute: a map from (instant, game, role) to the original
 `event_time` text. Writing an event adds its entry to the map, so a replay in any
 batching writes the same entries, never a new row, and a user's day reads back in
 time order. Cassandra's cost is mostly per statement and per partition, not per
-entry: a statement adding the ten heartbeats of a minute costs the server about a
-quarter of ten single-row inserts (docs/architecture.md has the figures), which is
-why callers that can should hand over a minute's events together.
+entry: a statement adding the ten heartbeats of a minute costs about a third of
+the same events as ten rows in one batch, and a twentieth of ten single-row
+requests (docs/architecture.md has the figures), which is why callers that can
+should hand over a minute's events together.
 
-`day_users` lists who has events on a day, in 64 buckets so no partition grows
-with the user count; rebuilds walk it. A process remembers the pairs it has
-written and does not send them again.
+`day_users` lists who has events on a day, in 64 buckets, each a 64th of the day's
+users; rebuilds walk it. A process remembers the pairs it has written for an hour
+and does not send them again meanwhile.
 
-Writes are prepared statements in unlogged batches. A batch holds rows of one
-replica, so its coordinator applies every mutation locally; with a bounded number
-in flight. Driver errors are translated here: an unreachable or overloaded cluster
-is `BackendUnavailable` (retry later), anything else a `BackendError`.
+Writes are prepared statements in unlogged batches, with a bounded number in
+flight. A batch holds rows of one replica, so its coordinator is a replica of
+every row and forwards them only to the other replicas. Driver errors are
+translated here: an unreachable or overloaded cluster is `BackendUnavailable`
+(retry later), anything else a `BackendError`.
 """
 
 from __future__ import annotations

@@ -23,7 +23,11 @@ logger = logging.getLogger(__name__)
 
 @app.command()
 def process() -> None:
-    """Consume events from Kafka and keep per-day minutes in Redis."""
+    """Count the Kafka topic into Redis and archive raw events in Cassandra.
+
+    Each raw event is held until its minute closes (GAMETIME_RAW_EVENT_GRACE_SECONDS,
+    GAMETIME_RAW_EVENT_BUFFER_EVENTS); configured by GAMETIME_* variables.
+    """
     settings = settings_or_exit()
     configure_logging(settings)
     asyncio.run(_process(settings))

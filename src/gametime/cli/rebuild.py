@@ -6,8 +6,9 @@ again, which ends the "state lost" degradation after the store lost its data;
 `--since D` does the same from an older day, for history loaded long ago.
 
 A rebuild adds the minutes the store is missing and removes none, so it is safe
-while processors run; `--exact` also removes minutes without raw events, for when
-the processors are stopped or caught up (services/rebuild.py says why).
+while processors run; `--exact` also removes minutes without raw events, only for
+when every processor is stopped (services/rebuild.py says why). After Redis lost
+its data, see docs/reliability.md: restart the processors, then `--all`.
 """
 
 from __future__ import annotations
@@ -28,9 +29,14 @@ from gametime.settings import Settings
 @app.command()
 def rebuild(
     day: str | None = typer.Option(None, "--date", help="One local day, YYYY-MM-DD"),
-    since: str | None = typer.Option(None, help="Every day from this one to today"),
+    since: str | None = typer.Option(
+        None,
+        help="Every day from this one to today; then counts are whole again",
+    ),
     every_day: bool = typer.Option(
-        False, "--all", help="Every day of the retention period"
+        False,
+        "--all",
+        help="Every day of the retention period; ends the 'state lost' stale answers",
     ),
     user: str | None = typer.Option(None, help="Only this user (with --date)"),
     exact: bool = typer.Option(
@@ -39,7 +45,8 @@ def rebuild(
         help="Also remove minutes without raw events; run with processors stopped",
     ),
 ) -> None:
-    """Recompute minute state from the raw events and report the changes."""
+    """Recount minutes from the raw events: add those missing (none removed
+    without --exact) and report the changes."""
     settings = settings_or_exit()
     configure_logging(settings)
     days, whole = _days(settings, day, since, every_day)

@@ -7,12 +7,14 @@ the minutes, reporting what changed.
 
 A rebuild restores: it adds the minutes the store is missing and removes none,
 which is safe while processors run. A processor counts an event at once but may
-hold its raw event for a minute or more before archiving it (a backlog makes that
-longer), so a minute can be in the store before its raw event is; removing it
-would lose it. An `exact` rebuild makes the store equal to the raw events, minutes
-removed too: for a store that holds wrong minutes, run with the processors stopped
-or caught up (an idle processor holds nothing). It also removes minutes whose raw
-events expired by their TTL before the minutes did.
+hold its raw event for a minute or more before archiving it (longer while
+Cassandra is slow or down), so a minute can be in the store before its raw event
+is; removing it would lose it. An `exact` rebuild makes the store equal to the raw
+events, minutes removed too: for a store that holds wrong minutes, run it only
+with every processor stopped or no events arriving (a processor keeping up with a
+busy stream still holds about a minute). It also removes minutes whose raw events
+expired by their TTL before the minutes did, so with a raw-event TTL shorter than
+the retention it erases those days' counts.
 """
 
 from __future__ import annotations
