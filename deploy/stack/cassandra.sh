@@ -78,7 +78,7 @@ launch() {
     -Dlogback.configurationFile="$TEMPLATES/logback.xml" \
     -Dcassandra-foreground=yes \
     -cp "$LIB_DIR/*" org.apache.cassandra.service.CassandraDaemon \
-    </dev/null >>"$LOG_FILE" 2>&1 &
+    </dev/null >>"$LOG_FILE" 2>&1 9>&- &
   echo $! >"$PID_FILE"
 }
 
@@ -109,6 +109,7 @@ wait_for_cql() {
 }
 
 start() {
+  start_lock "$HOME_DIR"
   if cassandra_running; then
     log "Cassandra already running (pid $(cat "$PID_FILE")); checking it answers"
     wait_for_cql

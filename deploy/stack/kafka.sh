@@ -131,24 +131,24 @@ broker_ready_or_dead() {
   broker_answers
 }
 
-# TODO(#3): two concurrent starts can race; nothing locks $HOME_DIR yet.
 # A start that times out leaves the JVM running for inspection; stop removes it.
 start() {
-  mkdir -p "$HOME_DIR"
+  start_lock "$HOME_DIR"
   if broker_running; then
     log "Kafka already running (pid $(cat "$PID_FILE")); checking it answers"
   else
     port_open && die "port $PORT is taken by a process this script did not start"
+    # Each start begins a new log; the previous one is kept as kafka.log.1.
+    if [[ -f $LOG_FILE ]]; then mv "$LOG_FILE" "$LOG_FILE.1"; fi
     fetch_jars
     write_config
     format_storage
     log "starting Kafka $KAFKA_VERSION on $BOOTSTRAP; log in $LOG_FILE"
-    # TODO(#3): kafka.log only grows; rotate it or start it afresh.
     echo "=== kafka.sh start $(date -u +%FT%TZ) ===" >>"$LOG_FILE"
     nohup "$JAVA" -Xms512m -Xmx512m -Djava.awt.headless=true \
       -Dlog4j2.configurationFile="$HOME_DIR/log4j2.properties" \
       -cp "$BROKER_DIR/lib/*:$BRIDGE_JAR" \
-      kafka.Kafka "$HOME_DIR/server.properties" </dev/null >>"$LOG_FILE" 2>&1 &
+      kafka.Kafka "$HOME_DIR/server.properties" </dev/null >>"$LOG_FILE" 2>&1 9>&- &
     echo $! >"$PID_FILE"
   fi
   exec 3>&2

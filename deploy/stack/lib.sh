@@ -66,3 +66,12 @@ POM
 pid_alive() {
   [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null
 }
+
+# start_lock DIR: one start of a service at a time. A second start waits for the
+# first, then finds the server running. The lock is fd 9, held until the script
+# exits; servers are launched with 9>&- so they do not inherit it.
+start_lock() {
+  mkdir -p "$1"
+  exec 9>"$1/start.lock"
+  flock 9
+}

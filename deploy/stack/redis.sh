@@ -37,7 +37,7 @@ redis_running() {
 
 start() {
   install_redis
-  mkdir -p "$HOME_DIR"
+  start_lock "$HOME_DIR"
   if redis_running; then
     log "Redis already running (pid $(cat "$PID_FILE"))"
   else
@@ -51,7 +51,7 @@ start() {
     # days with play far apart become hash tables (docs/benchmarks.md).
     redis-server --daemonize yes --bind 127.0.0.1 --port "$PORT" \
       --dir "$HOME_DIR" --logfile "$LOG_FILE" --pidfile "$PID_FILE" \
-      --save "" --appendonly "$aof" --hash-max-listpack-value 256 ||
+      --save "" --appendonly "$aof" --hash-max-listpack-value 256 9>&- ||
       die "redis-server did not start; see $LOG_FILE"
   fi
   wait_until "$START_TIMEOUT" "$LOG_FILE" "Redis on 127.0.0.1:$PORT" answers_pong
