@@ -65,7 +65,6 @@ from cassandra.query import (
     BatchType,
     BoundStatement,
     PreparedStatement,
-    SimpleStatement,
 )
 
 from gametime.domain.calendar import LocalCalendar
@@ -129,13 +128,13 @@ def _copy_raw_events(session: Session, keyspace: str) -> None:
     """
     cql = _qualifier(keyspace)
     add = session.prepare(cql(ADD_EVENTS))
-    scan = SimpleStatement(
+    scan = session.prepare(
         cql(
             "SELECT user_id, day, instant_us, game_id, role_id, event_time,"
             " TTL(event_time) AS ttl FROM {ks}.raw_events"
-        ),
-        fetch_size=COPY_PAGE_ROWS,
-    )
+        )
+    ).bind(())
+    scan.fetch_size = COPY_PAGE_ROWS
     copied = 0
     paging_state = None
     # One page at a time, each written whole before the next is asked for: the
