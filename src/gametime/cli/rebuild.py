@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 import typer
 
-from gametime.backend import open_backend
+from gametime.backend import Backend, open_backend
 from gametime.cli.main import app, configure_logging, settings_or_exit
 from gametime.domain.calendar import check_day
 from gametime.domain.clock import SystemClock
@@ -44,15 +44,20 @@ def rebuild(
         "--exact",
         help="Also remove minutes without raw events; run with processors stopped",
     ),
+    force: bool = typer.Option(
+        False, "--force", help="With --exact: run even while processors report"
+    ),
 ) -> None:
     """Recount minutes from the raw events: add those missing (none removed
     without --exact) and report the changes."""
     settings = settings_or_exit()
     configure_logging(settings)
-    days, whole = _days(settings, day, since, every_day)
-    if user is not None and whole:
+    if user is not None and day is None:
         raise typer.BadParameter("give --user with --date only", param_hint="--user")
-    reports = asyncio.run(_rebuild(settings, days, user, whole, exact))
+    days, whole = _days(settings, day, since, every_day)
+    if force and not exact:
+        raise typer.BadParameter("give --force with --exact only", param_hint="--force")
+    reports = asyncio.run(_rebuild(settings, days, user, whole, exact, force))
     for report in reports:
         typer.echo(_summary(report))
 
@@ -71,23 +76,39 @@ def _days(
         if since is not None
         else today - timedelta(days=settings.retention_days)
     )
+    if first > today:
+        raise typer.BadParameter(
+            f"{since!r} is after today ({today}) in {settings.timezone}",
+            param_hint="--since",
+        )
     return [first + timedelta(days=n) for n in range((today - first).days + 1)], True
 
 
 def _parse(text: str, option: str) -> date:
     try:
-        return check_day(date.fromisoformat(text))
-    except ValueError as exc:
+        parsed = date.fromisoformat(text)
+    except ValueError:
         raise typer.BadParameter(
-            f"{text!r}: {exc}; give a date like 2024-07-17", param_hint=option
-        ) from exc
+            f"{text!r} is not a date; give one like 2024-07-17", param_hint=option
+        ) from None
+    try:
+        return check_day(parsed)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r}: {exc}", param_hint=option) from exc
 
 
 async def _rebuild(
-    settings: Settings, days: list[date], user: str | None, whole: bool, exact: bool
+    settings: Settings,
+    days: list[date],
+    user: str | None,
+    whole: bool,
+    exact: bool,
+    force: bool,
 ) -> list[RebuildReport]:
     backend = open_backend(settings)
     try:
+        if exact and not force:
+            await _refuse_while_processing(backend)
         rebuilder = Rebuilder(backend.archive, backend.minutes, settings.calendar())
         reports = [await rebuilder.rebuild(day, user, exact) for day in days]
         if whole:
@@ -95,6 +116,21 @@ async def _rebuild(
         return reports
     finally:
         await backend.close()
+
+
+async def _refuse_while_processing(backend: Backend) -> None:
+    """An exact rebuild would remove minutes whose raw events a running processor
+    still holds (services/rebuild.py), so it waits for them to be stopped."""
+    running = await backend.health.running_processors()
+    if running:
+        members = ", ".join(sorted(report.member for report in running))
+        raise typer.BadParameter(
+            f"{len(running)} processor(s) reported in the last "
+            f"{backend.settings.stale_after_seconds:g} s ({members}); an exact "
+            "rebuild would remove minutes they still hold. Stop them first, or "
+            "give --force",
+            param_hint="--exact",
+        )
 
 
 def _summary(report: RebuildReport) -> str:

@@ -96,13 +96,24 @@ class HealthService:
             logger.warning("degraded: %s", problem)
         return Health(problems, lag)
 
+    async def running_processors(self) -> list[ProcessorReport]:
+        """The processors that reported within the freshness window: running, or
+        stopped less than that long ago."""
+        if self.board is None or self.rules is None:
+            return []
+        return self._recent(await self.board.processor_reports(self.rules.group))
+
+    def _recent(self, reports: list[ProcessorReport]) -> list[ProcessorReport]:
+        assert self.rules is not None
+        window_us = int(self.rules.stale_after_s * 1_000_000)
+        now_us = self.clock.now_us()
+        return [r for r in reports if now_us - r.at_us <= window_us]
+
     def _freshness(
         self, reports: list[ProcessorReport]
     ) -> tuple[int | None, list[str]]:
         assert self.rules is not None
-        now_us = self.clock.now_us()
-        window_us = int(self.rules.stale_after_s * 1_000_000)
-        recent = [r for r in reports if now_us - r.at_us <= window_us]
+        recent = self._recent(reports)
         if not recent:
             return None, [
                 f"no processor of group {self.rules.group!r} reported in the last "

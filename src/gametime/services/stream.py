@@ -44,7 +44,7 @@ class StreamStats:
     events: int = 0
     dead_letters: int = 0
     batches: int = 0
-    archived: int = 0  # events written to the raw store through the buffer
+    archived: int = 0  # events written to the raw store
 
 
 class StreamProcessor:
@@ -108,6 +108,8 @@ class StreamProcessor:
         events, positions, letters = self._decode(records)
         if self.buffer is None:
             await self._until_done(lambda: self._apply(events, letters))
+            if self.processor.raw_events is not None:
+                self.stats.archived += len(events)
         else:
             await self._until_done(lambda: self._count(events, letters))
             self.buffer.add(events, positions)
