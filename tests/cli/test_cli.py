@@ -501,3 +501,17 @@ def test_a_generated_day_produced_to_the_service_counts_every_minute(
     assert summary["rejected"] == 0
     keys = sorted(expected)
     assert totals(service.settings, *keys) == [len(expected[key]) for key in keys]
+
+
+def test_produce_sends_to_the_configured_port_by_default(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(jsonl(event("u1", 0)))
+    port = unused_port()
+    monkeypatch.setenv("GAMETIME_PORT", str(port))
+
+    result = invoke(runner, "produce", str(source), "--retries", "0")
+
+    assert result.exit_code == 1
+    assert f"could not deliver to http://127.0.0.1:{port}/v1/events" in result.stderr

@@ -30,6 +30,7 @@ from gametime.cli.sending import (
     send_all,
 )
 from gametime.delivery.event_source import EventSource
+from gametime.settings import Settings
 
 CHUNK_BYTES = 1 << 20
 
@@ -39,7 +40,11 @@ def produce(
     source: str = typer.Argument(
         ..., help="JSON-lines or JSON-array file, an http(s) URL, or - for stdin"
     ),
-    url: str = typer.Option("http://127.0.0.1:8000", help="Base URL of the service"),
+    url: str | None = typer.Option(
+        None,
+        help="Base URL of the service; by default the one GAMETIME_HOST and "
+        "GAMETIME_PORT configure",
+    ),
     in_process: bool = typer.Option(
         False,
         "--in-process",
@@ -56,7 +61,7 @@ def produce(
     """POST events in batches to a running service's /v1/events."""
     settings = settings_or_exit()
     configure_logging(settings)
-    target = None if in_process else url
+    target = None if in_process else url or _configured_url(settings)
     options = SendOptions(target, api_key, batch_size, retries, retry_delay, quiet)
     with _open_input(source) as (chunks, total):
         counted = CountingChunks(chunks)
@@ -73,6 +78,14 @@ def produce(
     emit_summary(summary, as_json)
     if strict and report.rejected:
         raise typer.Exit(EXIT_REJECTED)
+
+
+def _configured_url(settings: Settings) -> str:
+    """Where `gametime serve` listens with the same settings."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    return f"http://{host}:{settings.port}"
 
 
 @contextmanager
