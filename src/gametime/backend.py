@@ -74,7 +74,8 @@ def open_backend(settings: Settings, clock: Clock | None = None) -> Backend:
 def open_stream_processor(
     settings: Settings, clock: Clock | None = None
 ) -> tuple[StreamProcessor, list[Closer]]:
-    """A consumer-group member that counts the topic's events into Redis."""
+    """A consumer-group member that counts the topic into Redis and archives raw
+    events in Cassandra, holding each until its minute closes."""
     from gametime.adapters.kafka import KafkaEventSource
 
     ensure_stream_topics(settings)
